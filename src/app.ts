@@ -1,0 +1,52 @@
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Config } from './config/schema.js'
+import type { Store } from './store/index.js'
+import services from './services.js'
+import errorHandler from './error-handler.js'
+import healthRoutes from './routes/health.js'
+import wellKnownRoutes from './routes/well-known.js'
+import tokenRoutes from './routes/token.js'
+import forward from './pipeline/forward.js'
+import { createGate } from './pipeline/gate.js'
+
+export interface BuildOptions {
+  logger?: FastifyServerOptions['logger']
+  store?: Store
+}
+
+/**
+ * The gateway as a Fastify instance. Registration order is the security
+ * order: shared services, the error handler, the gateway's own endpoints,
+ * then the pipeline in front of everything forwarded to WordPress.
+ */
+export async function buildApp (config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? { level: config.server.logLevel },
+    bodyLimit: config.server.bodyLimit,
+    requestTimeout: config.server.requestTimeoutMs,
+    keepAliveTimeout: config.server.keepAliveTimeoutMs,
+    connectionTimeout: config.server.requestTimeoutMs,
+    trustProxy: config.server.trustProxy,
+    return503OnClosing: true,
+    // One log line per request costs more than the gateway's own work; the audit stage records decisions.
+    logController: new LogController({ disableRequestLogging: true })
+  })
+  app.decorateRequest('gateway', null)
+
+  await app.register(services, { config, store: opts.store })
+  await app.register(errorHandler)
+
+  await app.register(healthRoutes)
+  await app.register(wellKnownRoutes)
+  await app.register(tokenRoutes)
+
+  await app.register(forward, {
+    upstream: config.env.wordpressUrl,
+    signer: app.assertions,
+    authHeader: app.authentication.header,
+    timeoutMs: config.upstream.timeoutMs,
+    connections: config.upstream.connections,
+    preHandler: createGate(app.policy, app.authentication)
+  })
+  return app
+}

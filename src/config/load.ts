@@ -1,0 +1,154 @@
+import { readFileSync, existsSync } from 'node:fs'
+import { createPrivateKey, createPublicKey } from 'node:crypto'
+import { parse as parseYaml } from 'yaml'
+import { Value } from '@sinclair/typebox/value'
+import { FileConfig, type Config, type EnvConfig } from './schema.js'
+
+export const DEFAULT_CONFIG_PATH = 'config/gateway.yaml'
+const MIN_SECRET_BYTES = 32
+
+/** Every problem found in the configuration, reported at once (oauth2-proxy pkg/validation). */
+export class ConfigError extends Error {
+  readonly problems: string[]
+  constructor (problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv
+  /** Parsed file contents; when absent the file at GATEWAY_CONFIG (or the default path) is read. */
+  file?: unknown
+}
+
+export function loadConfig (opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env
+  const problems: string[] = []
+  const raw = opts.file !== undefined ? opts.file : readConfigFile(env, problems)
+  const file = validateFile(raw ?? {}, problems)
+  const envConfig = readEnv(env, file, problems)
+  if (problems.length > 0 || file === undefined || envConfig === undefined) throw new ConfigError(problems)
+  return { ...file, env: envConfig }
+}
+
+function readConfigFile (env: NodeJS.ProcessEnv, problems: string[]): unknown {
+  const path = env.GATEWAY_CONFIG ?? DEFAULT_CONFIG_PATH
+  if (!existsSync(path)) {
+    // Running on defaults is fine; a file the operator named but we cannot find is not.
+    if (env.GATEWAY_CONFIG !== undefined) problems.push(`GATEWAY_CONFIG: file ${path} does not exist`)
+    return {}
+  }
+  try {
+    return parseYaml(readFileSync(path, 'utf8')) ?? {}
+  } catch (err) {
+    problems.push(`${path}: not valid YAML: ${(err as Error).message.split('\n')[0]}`)
+    return {}
+  }
+}
+
+function validateFile (raw: unknown, problems: string[]): FileConfig | undefined {
+  const withDefaults = Value.Default(FileConfig, structuredClone(raw))
+  const before = problems.length
+  for (const e of Value.Errors(FileConfig, withDefaults)) {
+    const key = e.path === '' ? '(top level)' : e.path.slice(1).replaceAll('/', '.')
+    const extra = e.schema.additionalProperties === false && e.value !== null && typeof e.value === 'object'
+      ? unknownKeys(e.schema as { properties?: Record<string, unknown> }, e.value)
+      : ''
+    problems.push(`config ${key}: ${e.message}${extra}`)
+  }
+  return problems.length === before ? withDefaults as FileConfig : undefined
+}
+
+function unknownKeys (schema: { properties?: Record<string, unknown> }, value: object): string {
+  const known = Object.keys(schema.properties ?? {})
+  const unknown = Object.keys(value).filter((k) => !known.includes(k))
+  return unknown.length > 0 ? ` (unknown key ${unknown.join(', ')}; known: ${known.join(', ')})` : ''
+}
+
+function readEnv (env: NodeJS.ProcessEnv, file: FileConfig | undefined, problems: string[]): EnvConfig | undefined {
+  const port = Number(env.PORT ?? 8080)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT: "${env.PORT}" is not a port number (0-65535)`)
+
+  let wordpressUrl: URL | undefined
+  if (env.WORDPRESS_URL === undefined || env.WORDPRESS_URL === '') {
+    problems.push('WORDPRESS_URL: not set; set it to the address the gateway reaches WordPress at, e.g. http://wordpress')
+  } else {
+    try {
+      wordpressUrl = new URL(env.WORDPRESS_URL)
+      if (wordpressUrl.protocol !== 'http:' && wordpressUrl.protocol !== 'https:') throw new Error('protocol')
+    } catch {
+      problems.push(`WORDPRESS_URL: "${env.WORDPRESS_URL}" is not an http(s) URL`)
+    }
+  }
+
+  const redisUrl = env.REDIS_URL === '' ? undefined : env.REDIS_URL
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    problems.push('REDIS_URL: must start with redis:// or rediss://')
+  }
+
+  const bridgeSecret = secret(env, 'BRIDGE_SECRET', 'the secret shared with the WordPress bridge plugin', problems)
+  const jwt = readSigningKeys(env, file, problems)
+  if (bridgeSecret !== undefined && jwt.jwtSecret !== undefined && bridgeSecret.equals(jwt.jwtSecret)) {
+    problems.push('BRIDGE_SECRET and JWT_SECRET are the same; use two different random values')
+  }
+
+  if (problems.length > 0 || wordpressUrl === undefined || bridgeSecret === undefined) return undefined
+  return { port, host: env.HOST ?? '0.0.0.0', wordpressUrl, redisUrl, bridgeSecret, ...jwt }
+}
+
+function readSigningKeys (env: NodeJS.ProcessEnv, file: FileConfig | undefined, problems: string[]): Pick<EnvConfig, 'jwtSecret' | 'jwtPrivateKeyPem' | 'jwtPublicKeyPem'> {
+  const algorithm = file?.tokens.algorithm ?? 'HS256'
+  if (algorithm === 'HS256') {
+    return { jwtSecret: secret(env, 'JWT_SECRET', 'the HS256 signing secret for access tokens', problems), jwtPrivateKeyPem: undefined, jwtPublicKeyPem: undefined }
+  }
+  const privPath = env.JWT_PRIVATE_KEY_FILE
+  if (privPath === undefined || privPath === '') {
+    problems.push('JWT_PRIVATE_KEY_FILE: not set; tokens.algorithm is RS256, so point it at a PEM RSA private key (npm run keys makes one)')
+    return { jwtSecret: undefined, jwtPrivateKeyPem: undefined, jwtPublicKeyPem: undefined }
+  }
+  const priv = readPem(privPath, 'JWT_PRIVATE_KEY_FILE', problems)
+  const pub = env.JWT_PUBLIC_KEY_FILE ? readPem(env.JWT_PUBLIC_KEY_FILE, 'JWT_PUBLIC_KEY_FILE', problems) : undefined
+  if (priv !== undefined) {
+    try {
+      const key = createPrivateKey(priv)
+      const bits = key.asymmetricKeyDetails?.modulusLength ?? 0
+      if (key.asymmetricKeyType !== 'rsa') problems.push(`JWT_PRIVATE_KEY_FILE: ${privPath} is a ${key.asymmetricKeyType} key; RS256 needs an RSA key`)
+      else if (bits < 2048) problems.push(`JWT_PRIVATE_KEY_FILE: ${privPath} is a ${bits}-bit RSA key; use at least 2048 bits`)
+      if (pub !== undefined && createPublicKey(pub).export({ format: 'jwk' }).n !== createPublicKey(key).export({ format: 'jwk' }).n) {
+        problems.push('JWT_PUBLIC_KEY_FILE: does not match JWT_PRIVATE_KEY_FILE')
+      }
+    } catch (err) {
+      problems.push(`JWT_PRIVATE_KEY_FILE: ${privPath} is not a PEM private key (${(err as Error).message})`)
+    }
+  }
+  return { jwtSecret: undefined, jwtPrivateKeyPem: priv, jwtPublicKeyPem: pub }
+}
+
+function readPem (path: string, name: string, problems: string[]): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (err) {
+    problems.push(`${name}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    return undefined
+  }
+}
+
+function secret (env: NodeJS.ProcessEnv, name: string, what: string, problems: string[]): Buffer | undefined {
+  const value = env[name]
+  if (value === undefined || value === '') {
+    problems.push(`${name}: not set; set it to ${what}, at least ${MIN_SECRET_BYTES} random bytes (e.g. openssl rand -base64 48)`)
+    return undefined
+  }
+  const bytes = Buffer.from(value, 'utf8')
+  if (bytes.length < MIN_SECRET_BYTES) {
+    problems.push(`${name}: only ${bytes.length} bytes; use at least ${MIN_SECRET_BYTES} random bytes (e.g. openssl rand -base64 48)`)
+    return undefined
+  }
+  if (new Set(bytes).size < 8) {
+    problems.push(`${name}: too little variety to be random; generate one with openssl rand -base64 48`)
+    return undefined
+  }
+  return bytes
+}

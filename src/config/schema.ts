@@ -1,0 +1,64 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+// The YAML file's shape. One source for validation and for the TypeScript
+// type; config/gateway.example.yaml documents each key.
+
+export const Access = Type.Union([
+  Type.Literal('public'),
+  Type.Literal('authenticated'),
+  Type.Literal('deny')
+])
+export type Access = Static<typeof Access>
+
+export const Method = Type.Union(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((m) => Type.Literal(m)))
+
+export const Rule = Type.Object({
+  // `/wp/v2/posts` matches that route only; a trailing `*` matches by prefix
+  // (`/wp/v2/posts*` also covers `/wp/v2/posts/12`). Case-insensitive, like
+  // WordPress's own route matching (class-wp-rest-server.php, match_request_to_handler).
+  route: Type.String({ pattern: '^/[^\\s?#]*$' }),
+  methods: Type.Optional(Type.Array(Method, { minItems: 1, uniqueItems: true })),
+  access: Access
+}, { additionalProperties: false })
+export type Rule = Static<typeof Rule>
+
+export const FileConfig = Type.Object({
+  server: Type.Object({
+    logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+    bodyLimit: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 10 * 1024 * 1024 }),
+    requestTimeoutMs: Type.Integer({ minimum: 1000, default: 60_000 }),
+    keepAliveTimeoutMs: Type.Integer({ minimum: 1000, default: 72_000 }),
+    trustProxy: Type.Boolean({ default: false })
+  }, { additionalProperties: false, default: {} }),
+  upstream: Type.Object({
+    timeoutMs: Type.Integer({ minimum: 100, default: 30_000 }),
+    connections: Type.Integer({ minimum: 1, maximum: 1024, default: 64 })
+  }, { additionalProperties: false, default: {} }),
+  tokens: Type.Object({
+    algorithm: Type.Union([Type.Literal('HS256'), Type.Literal('RS256')], { default: 'HS256' }),
+    issuer: Type.String({ minLength: 1, default: 'wp-auth-gateway' }),
+    audience: Type.String({ minLength: 1, default: 'wordpress' }),
+    accessTokenTtlSeconds: Type.Integer({ minimum: 60, maximum: 86_400, default: 3600 }),
+    clockToleranceSeconds: Type.Integer({ minimum: 0, maximum: 300, default: 5 }),
+    keyId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }))
+  }, { additionalProperties: false, default: {} }),
+  policy: Type.Object({
+    default: Type.Union([Access], { default: 'authenticated' }),
+    rules: Type.Array(Rule, { default: [] })
+  }, { additionalProperties: false, default: {} })
+}, { additionalProperties: false })
+export type FileConfig = Static<typeof FileConfig>
+
+/** Secrets and deployment values, from the environment only (DESIGN §9). */
+export interface EnvConfig {
+  port: number
+  host: string
+  wordpressUrl: URL
+  redisUrl: string | undefined
+  bridgeSecret: Buffer
+  jwtSecret: Buffer | undefined
+  jwtPrivateKeyPem: string | undefined
+  jwtPublicKeyPem: string | undefined
+}
+
+export type Config = FileConfig & { env: EnvConfig }

@@ -1,0 +1,45 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
+import fp from 'fastify-plugin'
+import { restErrorBody } from './errors.js'
+
+const TOKEN_ERRORS = new Set(['GW_ERR_TOKEN_MALFORMED', 'GW_ERR_TOKEN_INVALID', 'GW_ERR_TOKEN_EXPIRED'])
+// Our own 5xx errors carry messages written for clients; everything else is hidden.
+const SAFE_5XX = new Set(['GW_ERR_UPSTREAM_UNAVAILABLE', 'GW_ERR_STORE_UNAVAILABLE'])
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_VALIDATION: 'GW_ERR_BAD_REQUEST',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'GW_ERR_BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'GW_ERR_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'GW_ERR_BAD_REQUEST',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'GW_ERR_BAD_REQUEST'
+}
+
+/**
+ * One error handler: WordPress's REST error shape, stable codes, a
+ * WWW-Authenticate challenge on 401 (RFC 6750 §3), no detail on 5xx.
+ */
+async function errorHandler (app: FastifyInstance): Promise<void> {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+    const code = err.code === undefined ? undefined : FASTIFY_CODES[err.code] ?? err.code
+    if (status >= 500 && (code === undefined || !SAFE_5XX.has(code))) {
+      request.log.error({ err }, 'request failed')
+      return send(reply, 500, 'GW_ERR_INTERNAL', 'Internal server error.')
+    }
+    if (status >= 500) request.log.warn({ code, cause: err.cause }, err.message)
+    if (status === 401) {
+      const challenge = code !== undefined && TOKEN_ERRORS.has(code)
+        ? 'Bearer realm="wp-auth-gateway", error="invalid_token"'
+        : 'Bearer realm="wp-auth-gateway"'
+      void reply.header('www-authenticate', challenge)
+    }
+    return send(reply, status, code?.startsWith('GW_ERR_') === true ? code : 'GW_ERR_BAD_REQUEST', err.message)
+  })
+
+  app.setNotFoundHandler((_request, reply) => send(reply, 404, 'GW_ERR_ROUTE_NOT_FOUND', 'No route was found matching the URL and request method.'))
+}
+
+function send (reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  return reply.code(status).header('cache-control', 'no-store').send(restErrorBody(code, message, status))
+}
+
+export default fp(errorHandler, { name: 'error-handler' })

@@ -1,0 +1,38 @@
+import createError from '@fastify/error'
+
+// Client errors skip the stack trace: they are answers, not faults, and a
+// flood of bad tokens should cost as little as possible to turn away.
+const clientError = (code: string, message: string, status: number) => createError(code, message, status, Error, false)
+
+// Every client-facing error is made here, once, with a stable code that
+// clients and tests switch on. The body uses WordPress's REST error shape
+// (`{code, message, data: {status}}`, see class-wp-rest-server.php
+// error_to_response) so existing WordPress clients parse it unchanged.
+
+export const RouteAmbiguous = clientError('GW_ERR_ROUTE_AMBIGUOUS', 'The request could not be classified unambiguously: %s', 400)
+export const MethodUnsupported = clientError('GW_ERR_METHOD_UNSUPPORTED', 'The HTTP method is not supported.', 405)
+export const RouteNotFound = clientError('GW_ERR_ROUTE_NOT_FOUND', 'No route was found matching the URL and request method.', 404)
+export const RouteDisabled = clientError('GW_ERR_ROUTE_DISABLED', 'This route is disabled.', 403)
+
+export const AuthHeaderDuplicate = clientError('GW_ERR_AUTH_HEADER_DUPLICATE', 'More than one credential header was sent.', 400)
+export const AuthSchemeUnsupported = clientError('GW_ERR_AUTH_SCHEME_UNSUPPORTED', 'The authorization scheme is not supported.', 401)
+export const TokenMissing = clientError('GW_ERR_TOKEN_MISSING', 'Authentication is required for this route.', 401)
+export const TokenMalformed = clientError('GW_ERR_TOKEN_MALFORMED', 'The access token is malformed.', 401)
+export const TokenInvalid = clientError('GW_ERR_TOKEN_INVALID', 'The access token is invalid.', 401)
+export const TokenExpired = clientError('GW_ERR_TOKEN_EXPIRED', 'The access token has expired.', 401)
+export const InvalidCredentials = clientError('GW_ERR_INVALID_CREDENTIALS', 'Invalid username or password.', 401)
+export const BadRequest = clientError('GW_ERR_BAD_REQUEST', '%s', 400)
+
+export const UpstreamUnavailable = createError('GW_ERR_UPSTREAM_UNAVAILABLE', 'WordPress could not be reached.', 502)
+export const StoreUnavailable = createError('GW_ERR_STORE_UNAVAILABLE', 'The gateway cannot verify requests right now.', 503)
+export const Internal = createError('GW_ERR_INTERNAL', 'Internal server error.', 500)
+
+export interface RestErrorBody {
+  code: string
+  message: string
+  data: { status: number }
+}
+
+export function restErrorBody (code: string, message: string, status: number): RestErrorBody {
+  return { code, message, data: { status } }
+}

@@ -1,0 +1,36 @@
+import type { FastifyRequest } from 'fastify'
+import { AuthSchemeUnsupported, TokenMalformed } from '../../errors.js'
+import type { Authenticator } from './authenticator.js'
+import { readCredentials } from './credentials.js'
+import type { Identity } from './identity.js'
+
+export type { Authenticator } from './authenticator.js'
+export type { Identity } from './identity.js'
+
+/**
+ * Stage 3 (DESIGN §2): walks the enabled authenticators in order. No
+ * credentials: anonymous (null). Credentials nobody recognises, or that the
+ * responsible authenticator rejects: an error, never anonymous.
+ */
+export class AuthenticationChain {
+  readonly #authenticators: readonly Authenticator[]
+  readonly #header: string
+
+  constructor (authenticators: readonly Authenticator[], header = 'authorization') {
+    this.#authenticators = authenticators
+    this.#header = header.toLowerCase()
+  }
+
+  get header (): string { return this.#header }
+
+  async authenticate (request: FastifyRequest): Promise<Identity | null> {
+    const credentials = readCredentials(request.raw, this.#header)
+    if (credentials === null) return null
+    if (credentials.value === '') throw new TokenMalformed()
+    for (const a of this.#authenticators) {
+      const identity = await a.authenticate(request, credentials)
+      if (identity !== null) return identity
+    }
+    throw new AuthSchemeUnsupported()
+  }
+}

@@ -1,0 +1,89 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import proxy from '@fastify/http-proxy'
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Http2ServerRequest, IncomingHttpHeaders as Http2Headers } from 'node:http2'
+import { ASSERTION_HEADER, type AssertionSigner } from '../bridge/assertion.js'
+import { UpstreamUnavailable } from '../errors.js'
+import { METHODS } from './resolve.js'
+import type { GatePreHandler } from './gate.js'
+
+export interface ForwardOptions {
+  upstream: URL
+  signer: AssertionSigner
+  /** The configured credential header, lower-case. */
+  authHeader: string
+  timeoutMs: number
+  connections: number
+  preHandler: GatePreHandler
+}
+
+const IDENTITY_PREFIX = 'x-wp-gateway'
+type IncomingMessageLike = import('node:http').IncomingMessage | Http2ServerRequest
+
+/**
+ * Stage 5 (DESIGN §2): strip every inbound credential and identity header,
+ * add the assertion, stream to WordPress and back, over kept-alive
+ * connections.
+ */
+async function forward (app: FastifyInstance, opts: ForwardOptions): Promise<void> {
+  const { signer, authHeader } = opts
+  const sensitive = new Set(['authorization', 'proxy-authorization', authHeader, 'x-http-method-override'])
+
+  // PHP turns `-` and `_` alike into `_` in $_SERVER (HTTP_X_WP_GATEWAY_ASSERTION),
+  // so `X_WP_Gateway_Assertion` would reach the bridge as the real thing.
+  const strip = (name: string): boolean => {
+    if (name.startsWith(IDENTITY_PREFIX) || name === 'authorization' || name === authHeader) return true
+    if (!name.includes('_')) return false
+    const dashed = name.replaceAll('_', '-')
+    return dashed.startsWith(IDENTITY_PREFIX) || sensitive.has(dashed)
+  }
+
+  function rewriteRequestHeaders (request: FastifyRequest<any, any, IncomingMessageLike>, headers: IncomingHttpHeaders | Http2Headers): IncomingHttpHeaders {
+    const out: IncomingHttpHeaders = {}
+    for (const name in headers) if (!strip(name)) out[name] = headers[name]
+    const ctx = request.gateway
+    if (ctx !== null && ctx.resolved.kind === 'rest') {
+      out[ASSERTION_HEADER] = signer.sign({
+        sub: ctx.identity?.userId,
+        via: ctx.identity?.via ?? 'none',
+        mth: ctx.resolved.method,
+        rte: ctx.resolved.route
+      })
+    }
+    out['x-forwarded-for'] = request.ip
+    out['x-forwarded-proto'] = request.protocol
+    if (headers.host !== undefined) out['x-forwarded-host'] = headers.host
+    return out
+  }
+
+  await app.register(proxy, {
+    upstream: opts.upstream.origin,
+    prefix: '/',
+    httpMethods: [...METHODS],
+    preHandler: opts.preHandler,
+    undici: {
+      connections: opts.connections,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs
+    },
+    // Send exactly the URL the resolve stage classified; http-proxy would
+    // otherwise re-serialise the query string and WordPress could read
+    // something the gateway never judged.
+    handler: (request, reply, _dest, options) => {
+      const { path, query } = request.gateway!.resolved
+      return reply.from(path, { ...options, queryString: () => query })
+    },
+    replyOptions: {
+      rewriteRequestHeaders,
+      onError: (reply, { error }) => {
+        reply.log.warn({ err: error }, 'WordPress did not answer')
+        void reply.send(new UpstreamUnavailable())
+      }
+    }
+  })
+}
+
+export default fp(forward, { name: 'forward' })

@@ -1,0 +1,97 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import { MethodUnsupported, RouteAmbiguous } from '../errors.js'
+import { phpUrlDecode, readPhpParams } from './php-query.js'
+
+// Stage 1 (DESIGN §2): work out what WordPress will do with a request, from
+// exactly the URL that will be forwarded, and refuse whatever cannot be
+// classified with certainty.
+
+export type Resolved =
+  /** A WordPress REST request: canonical (lower-case, untrailingslashed) route and effective method. */
+  | { kind: 'rest', route: string, method: string } & Upstream
+  /** One of the gateway's own endpoints reached through an alias it does not serve. */
+  | { kind: 'gateway', route: string, method: string } & Upstream
+  /** The bridge's internal namespace: never reachable by clients. */
+  | { kind: 'internal', route: string, method: string } & Upstream
+  /** Anything that is not the REST API: the site, wp-admin, wp-login.php, xmlrpc.php. */
+  | { kind: 'site', route: null, method: string } & Upstream
+
+/** Exactly what is forwarded: the normalised path and the query as the client sent it. */
+export interface Upstream { path: string, query: string }
+
+export const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
+const PARAMS = new Set(['rest_route', '_method'])
+// WordPress's rewrite rules `^wp-json/?$` and `^wp-json/(.*)?` (rest_api_register_rewrites),
+// with or without the front controller in front (PATH_INFO). Matched without
+// regard to case: stricter than WordPress, never looser.
+const REST_PREFIX = /^\/(?:index\.php\/)?wp-json(?=\/|$)/i
+const GATEWAY_NAMESPACE = /^\/api\/v1(?:\/|$)/
+const INTERNAL_NAMESPACE = /^\/gateway-bridge(?:\/|$)/
+const BASE = 'http://gateway.invalid'
+
+export function resolve (httpMethod: string, rawUrl: string, headers: IncomingHttpHeaders): Resolved {
+  if (!METHODS.has(httpMethod)) throw new MethodUnsupported()
+  const q = rawUrl.indexOf('?')
+  const rawPath = q === -1 ? rawUrl : rawUrl.slice(0, q)
+  const rawQuery = q === -1 ? '' : rawUrl.slice(q + 1)
+  if (rawPath[0] !== '/' || rawPath[1] === '/') throw new RouteAmbiguous('the request target must be a plain path')
+
+  // The forwarding layer sends `new URL(path)`'s serialisation (backslashes
+  // turned to slashes, dot segments resolved), so that is what is classified.
+  let path: string
+  try {
+    path = new URL(rawPath, BASE).pathname
+  } catch {
+    throw new RouteAmbiguous('the path cannot be parsed')
+  }
+
+  // WordPress tries its rewrite rules on the raw and on the urldecoded path (class-wp.php, parse_request).
+  const decoded = phpUrlDecode(path)
+  const prefix = REST_PREFIX.exec(path) ?? REST_PREFIX.exec(decoded)
+  const pathRoute = prefix === null ? null : canonicalRoute(decoded.slice(decoded.search(REST_PREFIX) + prefix[0].length) || '/')
+
+  const params = readPhpParams(rawQuery, PARAMS)
+  const restRoute = params.get('rest_route')
+  const override = params.get('_method')
+  if (restRoute?.array === true || override?.array === true) throw new RouteAmbiguous('rest_route and _method must be plain values')
+
+  let route = pathRoute
+  if (restRoute !== undefined) {
+    // A query rest_route beats the permalink in WordPress; two that disagree are refused, not guessed.
+    const queryRoute = restRoute.value === '' ? '' : canonicalRoute(restRoute.value)
+    if (pathRoute !== null && queryRoute !== pathRoute) throw new RouteAmbiguous('the path and rest_route name different routes')
+    if (queryRoute !== '') route = queryRoute
+  }
+  if (route === null) return { kind: 'site', route: null, method: httpMethod, path, query: rawQuery }
+
+  const method = effectiveMethod(httpMethod, override?.value, headers['x-http-method-override'])
+  const kind = GATEWAY_NAMESPACE.test(route) ? 'gateway' : INTERNAL_NAMESPACE.test(route) ? 'internal' : 'rest'
+  return { kind, route, method, path, query: rawQuery }
+}
+
+/** WordPress honours `?_method=` first, then X-HTTP-Method-Override (class-wp-rest-server.php, serve_request). */
+function effectiveMethod (httpMethod: string, queryOverride: string | undefined, headerOverride: string | string[] | undefined): string {
+  let method = httpMethod
+  if (queryOverride !== undefined) method = queryOverride.toUpperCase()
+  else if (headerOverride !== undefined) {
+    if (Array.isArray(headerOverride) || headerOverride.includes(',')) throw new RouteAmbiguous('more than one X-HTTP-Method-Override')
+    method = headerOverride.trim().toUpperCase()
+  }
+  if (!METHODS.has(method)) throw new MethodUnsupported()
+  return method
+}
+
+/**
+ * The route as WordPress matches it: untrailingslashed, case-folded (routes
+ * match with the `i` flag). Anything WordPress might read differently from
+ * us is refused: leftover escapes (double encoding), backslashes, control
+ * characters and spaces, empty or dot segments, a missing leading slash.
+ */
+export function canonicalRoute (route: string): string {
+  if (route[0] !== '/') throw new RouteAmbiguous('the REST route must start with /')
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+  if (/[%\\\s\x00-\x1f\x7f]/.test(route)) throw new RouteAmbiguous('the REST route holds escapes, backslashes or control characters')
+  const trimmed = route.replace(/\/+$/, '') || '/'
+  if (/\/\/|\/\.\.?(?:\/|$)/.test(trimmed)) throw new RouteAmbiguous('the REST route holds empty or dot segments')
+  return trimmed.toLowerCase()
+}

@@ -1,0 +1,126 @@
+import { Redis } from 'ioredis'
+import { StoreUnavailable } from '../errors.js'
+import type { Store, Unsubscribe } from './store.js'
+
+export interface RedisStoreOptions {
+  url: string
+  /** Longest a command may take before the caller is told the store is unavailable. */
+  commandTimeoutMs?: number
+  keyPrefix?: string
+}
+
+const INCR_WITH_TTL = `local v = redis.call('INCR', KEYS[1])
+if v == 1 and tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return v`
+
+/**
+ * Redis through ioredis. Commands are never queued while disconnected and
+ * each has a timeout, so callers fail closed fast instead of hanging
+ * (DESIGN §5: 503, never open).
+ */
+export class RedisStore implements Store {
+  readonly kind = 'redis' as const
+  readonly #client: Redis
+  readonly #prefix: string
+  #subscriber: Redis | undefined
+  readonly #handlers = new Map<string, Set<(message: string) => void>>()
+
+  constructor (opts: RedisStoreOptions) {
+    this.#prefix = opts.keyPrefix ?? 'wpag:'
+    this.#client = new Redis(opts.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: opts.commandTimeoutMs ?? 1000,
+      connectTimeout: 2000,
+      retryStrategy: (times) => Math.min(times * 100, 2000)
+    })
+    // Connection errors surface through failed commands; the event only needs a listener.
+    this.#client.on('error', () => {})
+  }
+
+  async connect (): Promise<void> {
+    await this.#guard(() => this.#client.connect())
+  }
+
+  async ping (): Promise<void> {
+    await this.#guard(() => this.#client.ping())
+  }
+
+  async get (key: string): Promise<string | null> {
+    return await this.#guard(() => this.#client.get(this.#prefix + key))
+  }
+
+  async set (key: string, value: string, ttlMs: number): Promise<void> {
+    await this.#guard(() => ttlMs > 0
+      ? this.#client.set(this.#prefix + key, value, 'PX', ttlMs)
+      : this.#client.set(this.#prefix + key, value))
+  }
+
+  async setIfAbsent (key: string, value: string, ttlMs: number): Promise<boolean> {
+    const res = await this.#guard(() => ttlMs > 0
+      ? this.#client.set(this.#prefix + key, value, 'PX', ttlMs, 'NX')
+      : this.#client.set(this.#prefix + key, value, 'NX'))
+    return res === 'OK'
+  }
+
+  async del (key: string): Promise<boolean> {
+    return (await this.#guard(() => this.#client.del(this.#prefix + key))) > 0
+  }
+
+  async take (key: string): Promise<string | null> {
+    // GETDEL is one command, so Redis serialises concurrent callers (Redis >= 6.2).
+    return await this.#guard(() => this.#client.getdel(this.#prefix + key))
+  }
+
+  async incr (key: string, ttlMs: number): Promise<number> {
+    return Number(await this.#guard(() => this.#client.eval(INCR_WITH_TTL, 1, this.#prefix + key, String(ttlMs))))
+  }
+
+  async publish (channel: string, message: string): Promise<void> {
+    await this.#guard(() => this.#client.publish(this.#prefix + channel, message))
+  }
+
+  async subscribe (channel: string, onMessage: (message: string) => void): Promise<Unsubscribe> {
+    const sub = await this.#subscriberConnection()
+    const full = this.#prefix + channel
+    let set = this.#handlers.get(full)
+    if (set === undefined) {
+      this.#handlers.set(full, set = new Set())
+      await this.#guard(() => sub.subscribe(full))
+    }
+    set.add(onMessage)
+    return async () => {
+      set.delete(onMessage)
+      if (set.size === 0) {
+        this.#handlers.delete(full)
+        await sub.unsubscribe(full).catch(() => {})
+      }
+    }
+  }
+
+  async close (): Promise<void> {
+    this.#subscriber?.disconnect()
+    this.#client.disconnect()
+  }
+
+  async #subscriberConnection (): Promise<Redis> {
+    if (this.#subscriber !== undefined) return this.#subscriber
+    const sub = this.#client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined })
+    sub.on('error', () => {})
+    sub.on('message', (channel: string, message: string) => {
+      for (const fn of this.#handlers.get(channel) ?? []) fn(message)
+    })
+    this.#subscriber = sub
+    await this.#guard(() => sub.connect())
+    return sub
+  }
+
+  async #guard<T> (fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (err) {
+      throw new StoreUnavailable({ cause: err })
+    }
+  }
+}

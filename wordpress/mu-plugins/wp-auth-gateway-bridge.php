@@ -1,0 +1,499 @@
+<?php
+/**
+ * Plugin Name: wp-auth-gateway bridge
+ * Description: Trusts the signed assertion of wp-auth-gateway and offers the gateway's internal REST routes.
+ *
+ * The only code of wp-auth-gateway that runs inside WordPress (a must-use
+ * plugin: copy or link it into wp-content/mu-plugins/). See DESIGN.md §3–§4.
+ *
+ * It reads, each from the PHP constant of that name if defined, else from the
+ * environment (getenv):
+ *   BRIDGE_SECRET                 HS256 key shared with the gateway, >= 32 bytes.
+ *                                 Missing or shorter: no assertion is trusted.
+ *   WP_AUTH_GATEWAY_URL           Base URL of the gateway (for events; not used yet).
+ *   WP_GATEWAY_REQUIRE_ASSERTION  "1"/"true"/true: every REST request without a
+ *                                 valid assertion gets 401.
+ *
+ * What it does:
+ *   - verifies the X-WP-Gateway-Assertion header (compact JWS, HS256);
+ *   - sets the current user from its `sub` (determine_current_user);
+ *   - answers 401 to REST requests with an invalid assertion (or none, when
+ *     required), and 403 when WordPress is about to dispatch a different route
+ *     or method than the gateway authorised (`rte`/`mth`);
+ *   - registers /wp-json/gateway-bridge/v1/{authenticate,users/<id>} for the
+ *     gateway itself (assertion `via` = "gateway").
+ *
+ * @package wp-auth-gateway
+ */
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+const WPAG_ISSUER         = 'wp-auth-gateway';
+const WPAG_AUDIENCE       = 'wordpress-bridge';
+const WPAG_HEADER_KEY     = 'HTTP_X_WP_GATEWAY_ASSERTION';
+const WPAG_MAX_LIFETIME   = 30; // Seconds between iat and exp (DESIGN.md §3).
+const WPAG_CLOCK_SKEW     = 5;  // Seconds an iat may lie in the future.
+const WPAG_MIN_SECRET_LEN = 32; // Bytes.
+const WPAG_NAMESPACE      = 'gateway-bridge/v1';
+
+/*
+ * A phpass hash of a random throwaway password. Checked against when the login
+ * names no user, so that "unknown user" costs the same hashing time as "wrong
+ * password" and timing does not tell whether a user exists.
+ */
+const WPAG_DUMMY_HASH = '$P$B7OmgOufaN5yUOb7Tn5JKUE2bSjrX1.';
+
+/* ------------------------------------------------------------------------- *
+ * Configuration
+ * ------------------------------------------------------------------------- */
+
+/**
+ * Reads a setting from the constant of that name, else from the environment.
+ *
+ * @param string $name Constant / environment variable name.
+ * @return mixed|null The value, or null when neither is set.
+ */
+function wpag_setting( $name ) {
+	if ( defined( $name ) ) {
+		return constant( $name );
+	}
+	$value = getenv( $name );
+	return false === $value ? null : $value;
+}
+
+/**
+ * The shared HS256 key, or null when it is missing or too short to be trusted.
+ *
+ * @return string|null
+ */
+function wpag_secret() {
+	$secret = wpag_setting( 'BRIDGE_SECRET' );
+	if ( ! is_string( $secret ) || strlen( $secret ) < WPAG_MIN_SECRET_LEN ) {
+		return null;
+	}
+	return $secret;
+}
+
+/**
+ * The gateway's base URL (without trailing slash), or null. Used by events (later).
+ *
+ * @return string|null
+ */
+function wpag_gateway_url() {
+	$url = wpag_setting( 'WP_AUTH_GATEWAY_URL' );
+	return ( is_string( $url ) && '' !== $url ) ? untrailingslashit( $url ) : null;
+}
+
+/**
+ * Whether every REST request must carry a valid assertion.
+ *
+ * @return bool
+ */
+function wpag_require_assertion() {
+	$value = wpag_setting( 'WP_GATEWAY_REQUIRE_ASSERTION' );
+	if ( true === $value || 1 === $value ) {
+		return true;
+	}
+	return is_string( $value ) && in_array( strtolower( trim( $value ) ), array( '1', 'true' ), true );
+}
+
+/* ------------------------------------------------------------------------- *
+ * The assertion
+ * ------------------------------------------------------------------------- */
+
+/**
+ * Encodes as unpadded base64url (RFC 7515).
+ *
+ * @param string $data Bytes.
+ * @return string
+ */
+function wpag_base64url_encode( $data ) {
+	return rtrim( strtr( base64_encode( $data ), '+/', '-_' ), '=' );
+}
+
+/**
+ * Decodes strict, unpadded base64url; false on any other input.
+ *
+ * @param string $part One JWS segment.
+ * @return string|false
+ */
+function wpag_base64url_decode( $part ) {
+	if ( '' === $part || ! preg_match( '/^[A-Za-z0-9_-]+$/', $part ) ) {
+		return false;
+	}
+	return base64_decode( strtr( $part, '-_', '+/' ), true );
+}
+
+/**
+ * Verifies a compact JWS and returns its claims, or null when anything is off.
+ *
+ * @param string      $token  The compact JWS.
+ * @param string|null $secret The HS256 key (null: nothing is trusted).
+ * @param int         $now    Current Unix time.
+ * @return array|null
+ */
+function wpag_verify_assertion( $token, $secret, $now ) {
+	if ( null === $secret || ! is_string( $token ) || strlen( $token ) > 8192 ) {
+		return null;
+	}
+	$parts = explode( '.', $token );
+	if ( 3 !== count( $parts ) ) {
+		return null;
+	}
+	list( $header_b64, $payload_b64, $signature_b64 ) = $parts;
+
+	$header_json = wpag_base64url_decode( $header_b64 );
+	$payload_json = wpag_base64url_decode( $payload_b64 );
+	if ( false === $header_json || false === $payload_json ) {
+		return null;
+	}
+
+	$header = json_decode( $header_json, true );
+	// Exactly HS256: no "none", no case variants, no algorithm confusion.
+	if ( ! is_array( $header ) || ! isset( $header['alg'] ) || 'HS256' !== $header['alg'] ) {
+		return null;
+	}
+
+	// Compare the canonical encoding, so that no second spelling of a signature
+	// (different unused low bits in the last base64url character) is accepted.
+	$expected = wpag_base64url_encode( hash_hmac( 'sha256', $header_b64 . '.' . $payload_b64, $secret, true ) );
+	if ( ! hash_equals( $expected, $signature_b64 ) ) {
+		return null;
+	}
+
+	$claims = json_decode( $payload_json, true );
+	if ( ! is_array( $claims ) ) {
+		return null;
+	}
+	return wpag_claims_valid( $claims, $now ) ? $claims : null;
+}
+
+/**
+ * Checks the claims of a correctly signed assertion (DESIGN.md §3).
+ *
+ * @param array $c   Claims.
+ * @param int   $now Current Unix time.
+ * @return bool
+ */
+function wpag_claims_valid( array $c, $now ) {
+	if ( ! isset( $c['iss'], $c['aud'], $c['iat'], $c['exp'], $c['via'], $c['mth'], $c['rte'] ) ) {
+		return false;
+	}
+	if ( WPAG_ISSUER !== $c['iss'] || WPAG_AUDIENCE !== $c['aud'] ) {
+		return false;
+	}
+	if ( ! is_int( $c['iat'] ) || ! is_int( $c['exp'] ) ) {
+		return false;
+	}
+	if ( $c['exp'] <= $now || $c['iat'] > $now + WPAG_CLOCK_SKEW
+		|| $c['exp'] <= $c['iat'] || $c['exp'] - $c['iat'] > WPAG_MAX_LIFETIME ) {
+		return false;
+	}
+	if ( ! is_string( $c['via'] ) || '' === $c['via'] ) {
+		return false;
+	}
+	if ( ! is_string( $c['mth'] ) || ! preg_match( '/^[A-Z]+$/', $c['mth'] ) ) {
+		return false;
+	}
+	if ( ! is_string( $c['rte'] ) || 0 !== strpos( $c['rte'], '/' ) ) {
+		return false;
+	}
+	if ( array_key_exists( 'sub', $c ) && ( ! is_string( $c['sub'] ) || ! preg_match( '/^[0-9]{1,19}$/', $c['sub'] ) ) ) {
+		return false;
+	}
+	return true;
+}
+
+/**
+ * Whether this request carries an assertion header at all (valid or not).
+ *
+ * @return bool
+ */
+function wpag_assertion_present() {
+	return isset( $_SERVER[ WPAG_HEADER_KEY ] );
+}
+
+/**
+ * The verified claims of this request's assertion, or null (absent or invalid).
+ * Verified once per request and cached.
+ *
+ * @return array|null
+ */
+function wpag_assertion() {
+	static $done = false, $claims = null;
+	if ( ! $done ) {
+		$done = true;
+		if ( wpag_assertion_present() ) {
+			$secret = wpag_secret();
+			if ( null === $secret ) {
+				// Tell the operator once, without the secret itself.
+				error_log( 'wp-auth-gateway bridge: BRIDGE_SECRET is missing or shorter than 32 bytes; every gateway assertion is rejected.' );
+			}
+			$claims = wpag_verify_assertion( (string) $_SERVER[ WPAG_HEADER_KEY ], $secret, time() );
+		}
+	}
+	return $claims;
+}
+
+/**
+ * Whether an assertion header is present but does not verify.
+ *
+ * @return bool
+ */
+function wpag_assertion_invalid() {
+	return wpag_assertion_present() && null === wpag_assertion();
+}
+
+/* ------------------------------------------------------------------------- *
+ * Current user
+ * ------------------------------------------------------------------------- */
+
+/**
+ * determine_current_user: the assertion's `sub` wins over cookies and
+ * application passwords (those run at priorities 10 and 20, default-filters.php).
+ * Without an assertion header, WordPress's own result stands (wp-admin cookies).
+ *
+ * @param int|false $user_id What earlier callbacks determined.
+ * @return int|false
+ */
+function wpag_determine_current_user( $user_id ) {
+	if ( ! wpag_assertion_present() ) {
+		return $user_id;
+	}
+	$claims = wpag_assertion();
+	if ( null === $claims || ! isset( $claims['sub'] ) ) {
+		return 0; // Invalid (REST answers 401 below) or anonymous.
+	}
+	$id = (int) $claims['sub'];
+	return ( $id > 0 && get_userdata( $id ) ) ? $id : 0;
+}
+add_filter( 'determine_current_user', 'wpag_determine_current_user', 100 );
+
+/* ------------------------------------------------------------------------- *
+ * REST gate and route binding
+ * ------------------------------------------------------------------------- */
+
+/**
+ * Shared state between the authentication filter and rest_pre_dispatch:
+ * whether the next dispatch is the main request of this HTTP request.
+ *
+ * @param bool|null $set New value, or null to read.
+ * @return bool
+ */
+function wpag_main_dispatch_flag( $set = null ) {
+	static $flag = false;
+	if ( null !== $set ) {
+		$flag = (bool) $set;
+	}
+	return $flag;
+}
+
+/**
+ * rest_authentication_errors. Priority 99: after application passwords (90),
+ * before rest_cookie_check_errors (100, rest-api.php), so that a request the
+ * gateway authenticated is not demoted to anonymous by the cookie nonce check.
+ * Requests the gateway saw authenticated by a cookie (`via` = "cookie") are left
+ * to that nonce check, which is WordPress's CSRF protection.
+ *
+ * @param WP_Error|null|true $result What earlier callbacks decided.
+ * @return WP_Error|null|true
+ */
+function wpag_rest_authentication_errors( $result ) {
+	/*
+	 * WP_REST_Server::serve_request() (class-wp-rest-server.php) applies this
+	 * filter through check_authentication() right before it dispatches the main
+	 * request; embedded (_embed) and batch sub-requests never come through here.
+	 * So arm "the next rest_pre_dispatch is the main request" – once per HTTP
+	 * request, so that a plugin applying this filter again later cannot arm it
+	 * for some internal rest_do_request().
+	 */
+	static $armed = false;
+	if ( ! $armed && defined( 'REST_REQUEST' ) && REST_REQUEST ) {
+		$armed = true;
+		wpag_main_dispatch_flag( true );
+	}
+
+	if ( wpag_assertion_invalid() ) {
+		return new WP_Error( 'gateway_assertion_invalid', 'The gateway assertion is invalid.', array( 'status' => 401 ) );
+	}
+	$claims = wpag_assertion();
+	if ( null === $claims ) {
+		if ( wpag_require_assertion() ) {
+			return new WP_Error( 'gateway_assertion_required', 'This site is only reachable through its authentication gateway.', array( 'status' => 401 ) );
+		}
+		return $result;
+	}
+	if ( empty( $result ) && 'cookie' !== $claims['via'] ) {
+		return true; // Authenticated by the gateway.
+	}
+	return $result; // Including another plugin's WP_Error.
+}
+add_filter( 'rest_authentication_errors', 'wpag_rest_authentication_errors', 99 );
+
+/**
+ * Lower-cased route without trailing slash; "/" for the root.
+ *
+ * @param string $route REST route.
+ * @return string
+ */
+function wpag_normalise_route( $route ) {
+	$route = strtolower( untrailingslashit( (string) $route ) );
+	return '' === $route ? '/' : $route;
+}
+
+/**
+ * Whether a REST request is exactly the method and route the gateway authorised.
+ * WordPress matches routes case-insensitively (WP_REST_Server::match_request_to_handler).
+ *
+ * @param WP_REST_Request $request The request.
+ * @param array           $claims  Verified claims.
+ * @return bool
+ */
+function wpag_request_matches( $request, array $claims ) {
+	return strtoupper( $request->get_method() ) === $claims['mth']
+		&& wpag_normalise_route( $request->get_route() ) === wpag_normalise_route( $claims['rte'] );
+}
+
+/**
+ * rest_pre_dispatch: refuse a main request whose route or method differs from
+ * what the gateway authorised – whatever WordPress parses differently from the
+ * gateway (rest_route, _method, X-HTTP-Method-Override, ...) is blocked here too.
+ *
+ * @param mixed           $result  Response to replace the dispatch with, or null.
+ * @param WP_REST_Server  $server  Server instance.
+ * @param WP_REST_Request $request The request about to be dispatched.
+ * @return mixed
+ */
+function wpag_rest_pre_dispatch( $result, $server, $request ) {
+	if ( ! wpag_main_dispatch_flag() ) {
+		return $result;
+	}
+	wpag_main_dispatch_flag( false );
+
+	$claims = wpag_assertion();
+	if ( null !== $claims && ! wpag_request_matches( $request, $claims ) ) {
+		return new WP_Error( 'gateway_route_mismatch', 'The request does not match the route the gateway authorised.', array( 'status' => 403 ) );
+	}
+	return $result;
+}
+add_filter( 'rest_pre_dispatch', 'wpag_rest_pre_dispatch', 0, 3 );
+
+/* ------------------------------------------------------------------------- *
+ * Internal routes for the gateway: /wp-json/gateway-bridge/v1/
+ * ------------------------------------------------------------------------- */
+
+/**
+ * Registers the bridge routes. One small handler per route, so that later
+ * routes (users/provision, password-reset, register) are added the same way.
+ */
+function wpag_register_routes() {
+	register_rest_route(
+		WPAG_NAMESPACE,
+		'/authenticate',
+		array(
+			'methods'             => 'POST',
+			'callback'            => 'wpag_route_authenticate',
+			'permission_callback' => 'wpag_gateway_permission',
+			'show_in_index'       => false,
+		)
+	);
+	register_rest_route(
+		WPAG_NAMESPACE,
+		'/users/(?P<id>\d+)',
+		array(
+			'methods'             => 'GET',
+			'callback'            => 'wpag_route_get_user',
+			'permission_callback' => 'wpag_gateway_permission',
+			'show_in_index'       => false,
+		)
+	);
+}
+add_action( 'rest_api_init', 'wpag_register_routes' );
+
+/**
+ * Only the gateway itself may call the bridge routes: a valid assertion with
+ * `via` = "gateway", issued for exactly this request (also checked here, not
+ * only in rest_pre_dispatch, so that no sub-request can reach these routes).
+ *
+ * @param WP_REST_Request $request The request.
+ * @return true|WP_Error
+ */
+function wpag_gateway_permission( $request ) {
+	$claims = wpag_assertion();
+	if ( null !== $claims && 'gateway' === $claims['via'] && wpag_request_matches( $request, $claims ) ) {
+		return true;
+	}
+	return new WP_Error( 'gateway_forbidden', 'Forbidden.', array( 'status' => 403 ) );
+}
+
+/**
+ * The user record the gateway works with.
+ *
+ * @param WP_User $user User.
+ * @return array
+ */
+function wpag_user_record( WP_User $user ) {
+	return array(
+		'id'           => (int) $user->ID,
+		'login'        => (string) $user->user_login,
+		'email'        => (string) $user->user_email,
+		'display_name' => (string) $user->display_name,
+		'roles'        => array_values( (array) $user->roles ),
+	);
+}
+
+/**
+ * The one failure answer of /authenticate, whatever went wrong.
+ *
+ * @return WP_Error
+ */
+function wpag_invalid_credentials() {
+	return new WP_Error( 'invalid_credentials', 'Invalid username or password.', array( 'status' => 401 ) );
+}
+
+/**
+ * POST /gateway-bridge/v1/authenticate {login, password}.
+ *
+ * wp_authenticate() (pluggable.php) runs the `authenticate` filter: login or
+ * email, every hash format WordPress knows, spam/blocked checks, and any
+ * plugin hooked into login; it also fires wp_login_failed for lockout plugins.
+ * Its specific error codes (invalid_username, incorrect_password, ...) would
+ * tell whether a user exists, so every failure becomes the same answer.
+ *
+ * @param WP_REST_Request $request The request.
+ * @return WP_REST_Response|WP_Error
+ */
+function wpag_route_authenticate( $request ) {
+	$login = $request->get_param( 'login' );
+	$password = $request->get_param( 'password' );
+	if ( ! is_string( $login ) || ! is_string( $password ) || '' === trim( $login ) || '' === trim( $password ) ) {
+		return wpag_invalid_credentials();
+	}
+
+	$user = wp_authenticate( $login, $password );
+	if ( $user instanceof WP_User && ! is_wp_error( $user ) ) {
+		return new WP_REST_Response( wpag_user_record( $user ), 200 );
+	}
+
+	if ( is_wp_error( $user ) && in_array( $user->get_error_code(), array( 'invalid_username', 'invalid_email' ), true ) ) {
+		// No such user, so no hash was checked: spend the same time anyway.
+		wp_check_password( $password, WPAG_DUMMY_HASH );
+	}
+	return wpag_invalid_credentials();
+}
+
+/**
+ * GET /gateway-bridge/v1/users/<id>.
+ *
+ * @param WP_REST_Request $request The request.
+ * @return WP_REST_Response|WP_Error
+ */
+function wpag_route_get_user( $request ) {
+	$user = get_userdata( (int) $request['id'] );
+	if ( ! $user ) {
+		return new WP_Error( 'user_not_found', 'User not found.', array( 'status' => 404 ) );
+	}
+	return new WP_REST_Response( wpag_user_record( $user ), 200 );
+}
