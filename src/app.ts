@@ -28,6 +28,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
     connectionTimeout: config.server.requestTimeoutMs,
     trustProxy: config.server.trustProxy,
     return503OnClosing: true,
+    // No type coercion: `password: ["x"]` is a bad request, not the string "x".
+    ajv: { customOptions: { coerceTypes: false } },
     // One log line per request costs more than the gateway's own work; the audit stage records decisions.
     logController: new LogController({ disableRequestLogging: true })
   })

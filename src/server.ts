@@ -12,6 +12,16 @@ function fail (line: string): never {
   process.exit(1)
 }
 
+function redacted (url: string | undefined): string {
+  try {
+    const u = new URL(url ?? '')
+    if (u.password !== '') u.password = '***'
+    return u.toString()
+  } catch {
+    return 'REDIS_URL'
+  }
+}
+
 function logger (config: Config): FastifyServerOptions['logger'] {
   // Pretty logs only for a person at a terminal; JSON lines for everything else.
   if (process.stdout.isTTY && import.meta.resolve !== undefined) {
@@ -34,7 +44,7 @@ try {
 const app = await buildApp(config, { logger: logger(config) }).catch((err: Error & { code?: string }) => {
   if (err.code === 'GW_ERR_STORE_UNAVAILABLE') {
     const cause = (err.cause as Error | undefined)?.message ?? 'no answer'
-    fail(`cannot reach Redis at REDIS_URL (${cause}); start Redis or fix REDIS_URL`)
+    fail(`cannot reach Redis at ${redacted(config.env.redisUrl)} (${cause}); start Redis or fix REDIS_URL`)
   }
   fail(`cannot start: ${err.message}`)
 })

@@ -53,18 +53,18 @@ function validateFile (raw: unknown, problems: string[]): FileConfig | undefined
   const before = problems.length
   for (const e of Value.Errors(FileConfig, withDefaults)) {
     const key = e.path === '' ? '(top level)' : e.path.slice(1).replaceAll('/', '.')
-    const extra = e.schema.additionalProperties === false && e.value !== null && typeof e.value === 'object'
-      ? unknownKeys(e.schema as { properties?: Record<string, unknown> }, e.value)
-      : ''
-    problems.push(`config ${key}: ${e.message}${extra}`)
+    const known = Object.keys((e.schema as { properties?: object }).properties ?? {})
+    const extra = e.message === 'Unexpected property' && known.length > 0 ? ` (known keys: ${known.join(', ')})` : ''
+    problems.push(`config ${key}: ${describe(e.schema as Parameters<typeof describe>[0], e.message)}${extra}`)
   }
   return problems.length === before ? withDefaults as FileConfig : undefined
 }
 
-function unknownKeys (schema: { properties?: Record<string, unknown> }, value: object): string {
-  const known = Object.keys(schema.properties ?? {})
-  const unknown = Object.keys(value).filter((k) => !known.includes(k))
-  return unknown.length > 0 ? ` (unknown key ${unknown.join(', ')}; known: ${known.join(', ')})` : ''
+/** TypeBox says "Expected union value"; an operator needs the allowed values. */
+function describe (schema: { anyOf?: Array<{ const?: unknown }>, pattern?: string }, message: string): string {
+  const literals = schema.anyOf?.map((s) => s.const).filter((c) => c !== undefined)
+  if (literals !== undefined && literals.length > 0) return `must be one of ${literals.join(', ')}`
+  return message
 }
 
 function readEnv (env: NodeJS.ProcessEnv, file: FileConfig | undefined, problems: string[]): EnvConfig | undefined {

@@ -28,15 +28,16 @@ type IncomingMessageLike = import('node:http').IncomingMessage | Http2ServerRequ
  */
 async function forward (app: FastifyInstance, opts: ForwardOptions): Promise<void> {
   const { signer, authHeader } = opts
-  const sensitive = new Set(['authorization', 'proxy-authorization', authHeader, 'x-http-method-override'])
+  const credentials = new Set(['authorization', 'proxy-authorization', authHeader])
 
   // PHP turns `-` and `_` alike into `_` in $_SERVER (HTTP_X_WP_GATEWAY_ASSERTION),
-  // so `X_WP_Gateway_Assertion` would reach the bridge as the real thing.
+  // so `X_WP_Gateway_Assertion` would reach the bridge as the real thing, and
+  // `X_HTTP_Method_Override` as the override the resolve stage never read.
   const strip = (name: string): boolean => {
-    if (name.startsWith(IDENTITY_PREFIX) || name === 'authorization' || name === authHeader) return true
+    if (name.startsWith(IDENTITY_PREFIX) || credentials.has(name)) return true
     if (!name.includes('_')) return false
     const dashed = name.replaceAll('_', '-')
-    return dashed.startsWith(IDENTITY_PREFIX) || sensitive.has(dashed)
+    return dashed.startsWith(IDENTITY_PREFIX) || credentials.has(dashed) || dashed === 'x-http-method-override'
   }
 
   function rewriteRequestHeaders (request: FastifyRequest<any, any, IncomingMessageLike>, headers: IncomingHttpHeaders | Http2Headers): IncomingHttpHeaders {

@@ -24,6 +24,7 @@ export class RedisStore implements Store {
   readonly #prefix: string
   #subscriber: Redis | undefined
   readonly #handlers = new Map<string, Set<(message: string) => void>>()
+  #lastError: Error | undefined
 
   constructor (opts: RedisStoreOptions) {
     this.#prefix = opts.keyPrefix ?? 'wpag:'
@@ -35,12 +36,17 @@ export class RedisStore implements Store {
       connectTimeout: 2000,
       retryStrategy: (times) => Math.min(times * 100, 2000)
     })
-    // Connection errors surface through failed commands; the event only needs a listener.
-    this.#client.on('error', () => {})
+    // Connection errors surface through failed commands; the last one is kept
+    // because it says why (ECONNREFUSED, NOAUTH...) where the command only says "closed".
+    this.#client.on('error', (err: Error) => { this.#lastError = err })
   }
 
   async connect (): Promise<void> {
-    await this.#guard(() => this.#client.connect())
+    try {
+      await this.#client.connect()
+    } catch (err) {
+      throw new StoreUnavailable({ cause: this.#lastError ?? err })
+    }
   }
 
   async ping (): Promise<void> {

@@ -1,0 +1,71 @@
+import t, { type Test } from 'tap'
+import { createHmac } from 'node:crypto'
+import { BRIDGE_SECRET, buildTestApp, startUpstream } from '../helper.js'
+
+const user = { id: 7, login: 'ed', email: 'ed@example.test', display_name: 'Ed', roles: ['editor'] }
+
+function verifyAssertion (t: Test, value: string | string[] | undefined): Record<string, unknown> {
+  t.type(value, 'string', 'one assertion header')
+  const [h, p, s] = String(value).split('.')
+  t.equal(createHmac('sha256', BRIDGE_SECRET).update(`${h}.${p}`).digest('base64url'), s, 'signed with BRIDGE_SECRET')
+  t.same(JSON.parse(Buffer.from(h!, 'base64url').toString()), { alg: 'HS256', typ: 'JWT' })
+  return JSON.parse(Buffer.from(p!, 'base64url').toString())
+}
+
+t.test('what WordPress receives: no client credentials, one fresh assertion, the request as sent', async (t) => {
+  const upstream = await startUpstream(t)
+  const app = await buildTestApp(t, {}, { env: { WORDPRESS_URL: upstream.url } })
+  const { token } = await app.accessTokens.issue(user)
+  const res = await app.inject({
+    method: 'POST',
+    url: '/wp-json/wp/v2/posts/12?_method=PUT&search=a+b&x=%27&rest.route=/wp/v2/posts/12',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      'x-wp-gateway-assertion': 'forged',
+      'X-WP-Gateway-User': '1',
+      x_wp_gateway_assertion: 'forged',
+      x_http_method_override: 'DELETE',
+      'proxy-authorization': 'Basic eDp5',
+      'x-wp-nonce': 'kept',
+      cookie: 'kept=1'
+    },
+    payload: { title: 'streamed body' }
+  })
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { upstream: true }, 'the answer comes back')
+  t.equal(upstream.requests.length, 1)
+  const seen = upstream.requests[0]!
+  t.equal(seen.method, 'POST')
+  t.equal(seen.url, '/wp-json/wp/v2/posts/12?_method=PUT&search=a+b&x=%27&rest.route=/wp/v2/posts/12', 'path and query exactly as the gateway judged them')
+  t.equal(seen.body, JSON.stringify({ title: 'streamed body' }))
+  for (const name of Object.keys(seen.headers)) {
+    t.notOk(/^(authorization|proxy-authorization|x[-_]wp[-_]gateway[-_](?!assertion$).*|x_.*)$/i.test(name), `${name} is not a client credential`)
+  }
+  t.equal(seen.rawHeaders.filter((h) => /^x[-_]wp[-_]gateway[-_]assertion$/i.test(h)).length, 1, 'exactly one assertion')
+  t.equal(seen.headers['x-wp-nonce'], 'kept')
+  t.equal(seen.headers.cookie, 'kept=1')
+  const claims = verifyAssertion(t, seen.headers['x-wp-gateway-assertion'])
+  t.match(claims, { iss: 'wp-auth-gateway', aud: 'wordpress-bridge', sub: '7', via: 'jwt', mth: 'PUT', rte: '/wp/v2/posts/12' })
+  t.ok((claims.exp as number) - (claims.iat as number) <= 30, 'short-lived')
+})
+
+t.test('public requests carry an anonymous assertion; site paths carry none', async (t) => {
+  const upstream = await startUpstream(t)
+  const app = await buildTestApp(t, { policy: { default: 'public' } }, { env: { WORDPRESS_URL: upstream.url } })
+  await app.inject({ method: 'GET', url: '/?rest_route=/WP/v2/Posts/' })
+  const claims = verifyAssertion(t, upstream.requests[0]!.headers['x-wp-gateway-assertion'])
+  t.notOk('sub' in claims, 'no user')
+  t.match(claims, { via: 'none', mth: 'GET', rte: '/wp/v2/posts' })
+
+  await app.inject({ method: 'GET', url: '/wp-admin/', headers: { 'x-wp-gateway-assertion': 'forged', cookie: 'wordpress_logged_in=abc' } })
+  t.equal(upstream.requests[1]!.headers['x-wp-gateway-assertion'], undefined, 'no assertion for non-REST paths, and the forged one is gone')
+  t.equal(upstream.requests[1]!.headers.cookie, 'wordpress_logged_in=abc', 'wp-admin cookies pass')
+})
+
+t.test('an unreachable WordPress is a 502 with a stable code', async (t) => {
+  const app = await buildTestApp(t, { policy: { default: 'public' } }, { env: { WORDPRESS_URL: 'http://127.0.0.1:1' } })
+  const res = await app.inject({ method: 'GET', url: '/wp-json/wp/v2/posts' })
+  t.equal(res.statusCode, 502)
+  t.equal(res.json().code, 'GW_ERR_UPSTREAM_UNAVAILABLE')
+})
