@@ -52,9 +52,12 @@ async function forward (app: FastifyInstance, opts: ForwardOptions): Promise<voi
         rte: ctx.resolved.route
       })
     }
+    // WordPress builds links and canonical redirects from the Host it sees; the
+    // client's, not the internal upstream name (reply-from sets the latter).
+    const host = request.headers.host
+    if (host !== undefined) out.host = out['x-forwarded-host'] = host
     out['x-forwarded-for'] = request.ip
     out['x-forwarded-proto'] = request.protocol
-    if (headers.host !== undefined) out['x-forwarded-host'] = headers.host
     return out
   }
 

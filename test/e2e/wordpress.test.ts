@@ -95,9 +95,12 @@ t.test('public and protected routes', async (t) => {
   t.equal(aliased.statusCode, 401, 'the same route under another alias is protected too')
   const index = await app.inject({ method: 'GET', url: '/wp-json/' })
   t.equal(index.statusCode, 401, 'the index follows the default')
-  const site = await app.inject({ method: 'GET', url: '/' })
+  // WordPress sees the client's Host: its own site address is served, any other is redirected there.
+  const site = await app.inject({ method: 'GET', url: '/', headers: { host: new URL(WP_URL).host } })
   t.equal(site.statusCode, 200, 'non-REST paths pass through')
   t.match(site.headers['content-type'], /text\/html/)
+  const elsewhere = await app.inject({ method: 'GET', url: '/', headers: { host: 'public.example' } })
+  t.equal(elsewhere.statusCode, 301, 'WordPress itself redirects a foreign host (redirect_canonical)')
 })
 
 t.test('identity headers from clients never reach WordPress', async (t) => {

@@ -28,6 +28,7 @@ t.test('what WordPress receives: no client credentials, one fresh assertion, the
       x_http_method_override: 'DELETE',
       'proxy-authorization': 'Basic eDp5',
       'x-wp-nonce': 'kept',
+      host: 'gateway.example',
       cookie: 'kept=1'
     },
     payload: { title: 'streamed body' }
@@ -43,6 +44,7 @@ t.test('what WordPress receives: no client credentials, one fresh assertion, the
     t.notOk(/^(authorization|proxy-authorization|x[-_]wp[-_]gateway[-_](?!assertion$).*|x_.*)$/i.test(name), `${name} is not a client credential`)
   }
   t.equal(seen.rawHeaders.filter((h) => /^x[-_]wp[-_]gateway[-_]assertion$/i.test(h)).length, 1, 'exactly one assertion')
+  t.equal(seen.headers.host, 'gateway.example', 'WordPress sees the public host')
   t.equal(seen.headers['x-wp-nonce'], 'kept')
   t.equal(seen.headers.cookie, 'kept=1')
   const claims = verifyAssertion(t, seen.headers['x-wp-gateway-assertion'])
