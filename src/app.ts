@@ -8,6 +8,7 @@ import wellKnownRoutes from './routes/well-known.js'
 import tokenRoutes from './routes/token.js'
 import forward from './pipeline/forward.js'
 import { createGate } from './pipeline/gate.js'
+import { clientErrorHandler } from './client-errors.js'
 
 export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
@@ -28,6 +29,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
     connectionTimeout: config.server.requestTimeoutMs,
     trustProxy: config.server.trustProxy,
     return503OnClosing: true,
+    clientErrorHandler,
     // No type coercion: `password: ["x"]` is a bad request, not the string "x".
     ajv: { customOptions: { coerceTypes: false } },
     // One log line per request costs more than the gateway's own work; the audit stage records decisions.
@@ -48,7 +50,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
     authHeader: app.authentication.header,
     timeoutMs: config.upstream.timeoutMs,
     connections: config.upstream.connections,
-    preHandler: createGate(app.policy, app.authentication)
+    bodyLimit: config.server.bodyLimit,
+    preHandler: createGate(app.policy, app.authentication, config.server.bodyLimit)
   })
   return app
 }

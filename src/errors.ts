@@ -22,6 +22,7 @@ export const TokenInvalid = clientError('GW_ERR_TOKEN_INVALID', 'The access toke
 export const TokenExpired = clientError('GW_ERR_TOKEN_EXPIRED', 'The access token has expired.', 401)
 export const InvalidCredentials = clientError('GW_ERR_INVALID_CREDENTIALS', 'Invalid username or password.', 401)
 export const BadRequest = clientError('GW_ERR_BAD_REQUEST', '%s', 400)
+export const BodyTooLarge = clientError('GW_ERR_BODY_TOO_LARGE', 'The request body is too large.', 413)
 
 export const UpstreamUnavailable = createError('GW_ERR_UPSTREAM_UNAVAILABLE', 'WordPress could not be reached.', 502)
 export const StoreUnavailable = createError('GW_ERR_STORE_UNAVAILABLE', 'The gateway cannot verify requests right now.', 503)

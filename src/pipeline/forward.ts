@@ -4,7 +4,9 @@ import proxy from '@fastify/http-proxy'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Http2ServerRequest, IncomingHttpHeaders as Http2Headers } from 'node:http2'
 import { ASSERTION_HEADER, type AssertionSigner } from '../bridge/assertion.js'
-import { UpstreamUnavailable } from '../errors.js'
+import { Readable } from 'node:stream'
+import { BodyTooLarge, UpstreamUnavailable } from '../errors.js'
+import { limitStream } from './body-limit.js'
 import { METHODS } from './resolve.js'
 import type { GatePreHandler } from './gate.js'
 
@@ -15,6 +17,7 @@ export interface ForwardOptions {
   authHeader: string
   timeoutMs: number
   connections: number
+  bodyLimit: number
   preHandler: GatePreHandler
 }
 
@@ -78,11 +81,18 @@ async function forward (app: FastifyInstance, opts: ForwardOptions): Promise<voi
     // something the gateway never judged.
     handler: (request, reply, _dest, options) => {
       const { path, query } = request.gateway!.resolved
+      if (request.body instanceof Readable && request.headers['content-length'] === undefined) {
+        request.body = limitStream(request.body, opts.bodyLimit)
+      }
       return reply.from(path, { ...options, queryString: () => query })
     },
     replyOptions: {
       rewriteRequestHeaders,
       onError: (reply, { error }) => {
+        if (error instanceof BodyTooLarge || (error as { cause?: unknown }).cause instanceof BodyTooLarge) {
+          void reply.send(new BodyTooLarge())
+          return
+        }
         reply.log.warn({ err: error }, 'WordPress did not answer')
         void reply.send(new UpstreamUnavailable())
       }

@@ -4,6 +4,7 @@ import type { AuthenticationChain, Identity } from './authenticate/index.js'
 import { authorize } from './authorize.js'
 import type { Policy } from './policy.js'
 import { resolve, type Resolved } from './resolve.js'
+import { checkDeclaredLength } from './body-limit.js'
 
 export interface GatewayContext {
   resolved: Resolved
@@ -22,8 +23,9 @@ export type GatePreHandler = (request: FastifyRequest, reply: FastifyReply) => P
  * Stages 1-4 for every request WordPress is to answer: resolve, policy,
  * authenticate, authorize. Throwing stops the request before it is forwarded.
  */
-export function createGate (policy: Policy, auth: AuthenticationChain): GatePreHandler {
+export function createGate (policy: Policy, auth: AuthenticationChain, bodyLimit: number): GatePreHandler {
   return async function gate (request) {
+    checkDeclaredLength(request.headers['content-length'], bodyLimit)
     const resolved = resolve(request.raw.method ?? '', request.raw.url ?? '/', request.headers)
     if (resolved.kind === 'site') {
       // Not the REST API: passed through without identity; the bridge refuses

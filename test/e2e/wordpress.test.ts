@@ -144,6 +144,17 @@ t.test('WordPress reached directly refuses forged or missing assertions (bridge)
   t.equal(genuine.status, 200, 'the control: a genuine assertion works')
   t.equal((await body(genuine)).id, 1)
 
+  // The bridge's login check: one answer whether the user exists or not.
+  const authenticate = (login: string) => fetch(WP_URL + '/wp-json/gateway-bridge/v1/authenticate', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-wp-gateway-assertion': signer.sign({ via: 'gateway', mth: 'POST', rte: '/gateway-bridge/v1/authenticate' }) },
+    body: JSON.stringify({ login, password: 'wrong-password' })
+  })
+  const [wrongPassword, unknownUser] = await Promise.all([authenticate('editor'), authenticate('no-such-user')])
+  t.equal(wrongPassword.status, 401)
+  t.equal(unknownUser.status, 401)
+  t.equal(await wrongPassword.text(), await unknownUser.text(), 'identical failures')
+
   const internal = await get('/wp-json/gateway-bridge/v1/users/1', signer.sign({ sub: '1', via: 'jwt', mth: 'GET', rte: '/gateway-bridge/v1/users/1' }))
   t.equal(internal.status, 403, 'bridge routes answer only the gateway itself')
 })

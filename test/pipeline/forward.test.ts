@@ -71,3 +71,44 @@ t.test('an unreachable WordPress is a 502 with a stable code', async (t) => {
   t.equal(res.statusCode, 502)
   t.equal(res.json().code, 'GW_ERR_UPSTREAM_UNAVAILABLE')
 })
+
+t.test('oversized bodies and headers are refused with stable codes', async (t) => {
+  const upstream = await startUpstream(t)
+  const app = await buildTestApp(t, { server: { bodyLimit: 2048 }, policy: { default: 'public' } }, { env: { WORDPRESS_URL: upstream.url } })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
+
+  const declared = await fetch(`${base}/wp-json/wp/v2/media`, { method: 'POST', body: 'x'.repeat(5000), headers: { 'content-type': 'application/octet-stream' } })
+  t.equal(declared.status, 413)
+  t.equal((await declared.json() as { code: string }).code, 'GW_ERR_BODY_TOO_LARGE')
+
+  // Chunked: no Content-Length, so the limit is enforced while streaming.
+  const chunks = new ReadableStream({
+    start (controller) {
+      for (let i = 0; i < 5; i++) controller.enqueue(new TextEncoder().encode('y'.repeat(1000)))
+      controller.close()
+    }
+  })
+  const streamed = await fetch(`${base}/wp-json/wp/v2/media`, { method: 'POST', body: chunks, duplex: 'half', headers: { 'content-type': 'application/octet-stream' } } as RequestInit)
+  t.equal(streamed.status, 413)
+  t.equal((await streamed.json() as { code: string }).code, 'GW_ERR_BODY_TOO_LARGE')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.equal(upstream.requests.length, 0, 'no complete oversized body reached WordPress')
+
+  const small = await fetch(`${base}/wp-json/wp/v2/media`, { method: 'POST', body: 'z'.repeat(1000) })
+  t.equal(small.status, 200, 'the control: a body under the limit goes through')
+
+  const { connect } = await import('node:net')
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = connect((app.server.address() as { port: number }).port, '127.0.0.1', () => {
+      socket.write(`GET /wp-json/wp/v2/posts HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)
+    })
+    let data = ''
+    socket.on('data', (c) => { data += c.toString() })
+    socket.on('close', () => resolve(data))
+    socket.on('error', reject)
+  })
+  t.match(answer, /^HTTP\/1\.1 431 /)
+  t.match(answer, /"code":"GW_ERR_HEADERS_TOO_LARGE"/)
+  t.equal(upstream.requests.length, 1, 'only the control reached WordPress')
+})
