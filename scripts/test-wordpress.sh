@@ -9,6 +9,8 @@
 #
 # Settings (environment):
 #   WP_TEST_PORT   port on 127.0.0.1            (default 8890)
+#   WP_TEST_GATEWAY_PORT  port on 127.0.0.1 where the bridge sends its events
+#                  (WP_AUTH_GATEWAY_URL; tests run a gateway there)  (default 8891)
 #   WP_TEST_DB     MariaDB database             (default wpag_test)
 #   BRIDGE_SECRET  shared with the gateway      (default: fixed test value below)
 #   WP_TEST_DIR    state dir                    (default <repo>/.wp-test)
@@ -24,6 +26,7 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PORT="${WP_TEST_PORT:-8890}"
+GATEWAY_PORT="${WP_TEST_GATEWAY_PORT:-8891}"
 DB="${WP_TEST_DB:-wpag_test}"
 SECRET="${BRIDGE_SECRET:-test-bridge-secret-0123456789abcdef0123456789abcdef}"
 DIR="${WP_TEST_DIR:-$REPO/.wp-test}"
@@ -45,6 +48,8 @@ die() { echo "test-wordpress: $*" >&2; exit 1; }
 say() { echo "test-wordpress: $*"; }
 
 [[ "$PORT" =~ ^[0-9]+$ ]] || die "WP_TEST_PORT must be a number (got '$PORT')."
+[[ "$GATEWAY_PORT" =~ ^[0-9]+$ ]] || die "WP_TEST_GATEWAY_PORT must be a number (got '$GATEWAY_PORT')."
+[ "$GATEWAY_PORT" != "$PORT" ] || die "WP_TEST_GATEWAY_PORT must differ from WP_TEST_PORT ($PORT)."
 [[ "$DB" =~ ^[A-Za-z0-9_]+$ ]] || die "WP_TEST_DB may contain only letters, digits and _ (got '$DB')."
 [ "${#SECRET}" -ge 32 ] || die "BRIDGE_SECRET must be at least 32 bytes; set a longer one or unset it for the test default."
 case "$SECRET" in *"'"* | *"\\"*) die "BRIDGE_SECRET must not contain ' or \\ (it is written into a PHP string)." ;; esac
@@ -162,6 +167,10 @@ define('WP_GATEWAY_REQUIRE_ASSERTION', true);
 define('WP_DEBUG', false);
 define('DISABLE_WP_CRON', true);
 define('AUTOMATIC_UPDATER_DISABLED', true);
+// Events go to the gateway the tests run here. WP_HTTP_BLOCK_EXTERNAL lets them
+// through: WP_Http::block_request() (class-wp-http.php) never blocks the site's
+// own host (127.0.0.1, from WP_SITEURL), whatever the port.
+define('WP_AUTH_GATEWAY_URL', 'http://127.0.0.1:$GATEWAY_PORT');
 define('WP_HTTP_BLOCK_EXTERNAL', true);
 define('WP_ALLOW_MULTISITE', false);
 \$table_prefix = 'wp_';

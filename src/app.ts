@@ -6,6 +6,7 @@ import errorHandler from './error-handler.js'
 import healthRoutes from './routes/health.js'
 import wellKnownRoutes from './routes/well-known.js'
 import tokenRoutes from './routes/token.js'
+import revokeRoutes from './routes/revoke.js'
 import forward from './pipeline/forward.js'
 import { createGate } from './pipeline/gate.js'
 import { clientErrorHandler } from './client-errors.js'
@@ -43,6 +44,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(healthRoutes)
   await app.register(wellKnownRoutes)
   await app.register(tokenRoutes)
+  await app.register(revokeRoutes)
 
   await app.register(forward, {
     upstream: config.env.wordpressUrl,

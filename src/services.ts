@@ -4,6 +4,8 @@ import type { Config } from './config/schema.js'
 import { createStore, type Store } from './store/index.js'
 import { loadKeyring, type Keyring } from './tokens/keys.js'
 import { AccessTokens } from './tokens/access-token.js'
+import { Revocations } from './tokens/revocation.js'
+import { Sessions } from './tokens/sessions.js'
 import { AssertionSigner } from './bridge/assertion.js'
 import { BridgeClient } from './bridge/client.js'
 import { AuthenticationChain } from './pipeline/authenticate/index.js'
@@ -17,6 +19,8 @@ declare module 'fastify' {
     keyring: Keyring
     accessTokens: AccessTokens
     assertions: AssertionSigner
+    revocations: Revocations
+    sessions: Sessions
     bridge: BridgeClient
     authentication: AuthenticationChain
     policy: Policy
@@ -42,16 +46,27 @@ async function services (app: FastifyInstance, { config, store }: ServicesOption
   const ownStore = store === undefined
   const theStore = store ?? await createStore(config.env.redisUrl, app.log)
 
+  const revocations = new Revocations(theStore, app.log)
+  await revocations.start()
+  const sessions = new Sessions(theStore, revocations, {
+    refreshTtlSeconds: config.tokens.refreshTokenTtlSeconds,
+    accessTtlSeconds: config.tokens.accessTokenTtlSeconds,
+    clockToleranceSeconds: config.tokens.clockToleranceSeconds
+  })
+
   app.decorate('config', config)
   app.decorate('store', theStore)
+  app.decorate('revocations', revocations)
+  app.decorate('sessions', sessions)
   app.decorate('keyring', keyring)
   app.decorate('accessTokens', accessTokens)
   app.decorate('assertions', assertions)
   app.decorate('bridge', new BridgeClient(config.env.wordpressUrl, assertions, config.upstream.timeoutMs))
-  app.decorate('authentication', new AuthenticationChain([new BearerJwtAuthenticator(accessTokens)]))
+  app.decorate('authentication', new AuthenticationChain([new BearerJwtAuthenticator(accessTokens, revocations)]))
   app.decorate('policy', new Policy(config.policy.rules, config.policy.default))
 
   app.addHook('onClose', async () => {
+    await revocations.stop()
     await app.bridge.close()
     if (ownStore) await theStore.close()
   })

@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { connect as netConnect, type AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.js'
@@ -88,6 +88,46 @@ export async function startUpstream (t: Teardown, answer: { status?: number, del
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise((resolve) => server.close(resolve)))
+  t.teardown(() => new Promise((resolve) => {
+    server.close(resolve)
+    server.closeAllConnections()
+  }))
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests }
+}
+
+/**
+ * A Redis server of the test's own on a free port, so a test can stop and
+ * restart it (fail-closed and recovery tests) without touching the shared one.
+ */
+export async function startRedis (t: Teardown): Promise<{ url: string, stop: () => Promise<void>, start: () => Promise<void> }> {
+  const { spawn } = await import('node:child_process')
+  const { createServer: createNetServer } = await import('node:net')
+  const port = await new Promise<number>((resolve) => {
+    const probe = createNetServer().listen(0, '127.0.0.1', () => {
+      const p = (probe.address() as AddressInfo).port
+      probe.close(() => resolve(p))
+    })
+  })
+  let child: import('node:child_process').ChildProcess | undefined
+  const start = async () => {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+    for (let i = 0; i < 100; i++) {
+      const up = await new Promise<boolean>((resolve) => {
+        const s = netConnect(port, '127.0.0.1', () => { s.end(); resolve(true) })
+        s.on('error', () => resolve(false))
+      })
+      if (up) return
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    throw new Error('redis-server did not start')
+  }
+  const stop = async () => {
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise((resolve) => child!.once('exit', resolve))
+    child.kill('SIGKILL')
+    await exited
+  }
+  await start()
+  t.teardown(stop)
+  return { url: `redis://127.0.0.1:${port}`, stop, start }
 }

@@ -94,8 +94,31 @@ function readEnv (env: NodeJS.ProcessEnv, file: FileConfig | undefined, problems
     problems.push('BRIDGE_SECRET and JWT_SECRET are the same; use two different random values')
   }
 
+  const previous = readPreviousKeys(env, problems)
+
   if (problems.length > 0 || wordpressUrl === undefined || bridgeSecret === undefined) return undefined
-  return { port, host: env.HOST ?? '0.0.0.0', wordpressUrl, redisUrl, bridgeSecret, ...jwt }
+  return { port, host: env.HOST ?? '0.0.0.0', wordpressUrl, redisUrl, bridgeSecret, ...jwt, ...previous }
+}
+
+/** Retired keys (comma-separated) that still verify tokens signed before a rotation. */
+function readPreviousKeys (env: NodeJS.ProcessEnv, problems: string[]): Pick<EnvConfig, 'previousSecrets' | 'previousPublicKeyPems'> {
+  const list = (name: string) => (env[name] ?? '').split(',').map((v) => v.trim()).filter((v) => v !== '')
+  const previousSecrets = list('JWT_PREVIOUS_SECRETS').flatMap((value, i) => {
+    const s = secret({ [`JWT_PREVIOUS_SECRETS[${i}]`]: value }, `JWT_PREVIOUS_SECRETS[${i}]`, 'a former JWT_SECRET', problems)
+    return s === undefined ? [] : [s]
+  })
+  const previousPublicKeyPems = list('JWT_PREVIOUS_PUBLIC_KEY_FILES').flatMap((path) => {
+    const pem = readPem(path, 'JWT_PREVIOUS_PUBLIC_KEY_FILES', problems)
+    if (pem === undefined) return []
+    try {
+      if (createPublicKey(pem).asymmetricKeyType !== 'rsa') throw new Error('not an RSA key')
+      return [pem]
+    } catch (err) {
+      problems.push(`JWT_PREVIOUS_PUBLIC_KEY_FILES: ${path} is not a PEM RSA public key (${(err as Error).message})`)
+      return []
+    }
+  })
+  return { previousSecrets, previousPublicKeyPems }
 }
 
 function readSigningKeys (env: NodeJS.ProcessEnv, file: FileConfig | undefined, problems: string[]): Pick<EnvConfig, 'jwtSecret' | 'jwtPrivateKeyPem' | 'jwtPublicKeyPem'> {

@@ -39,8 +39,14 @@ export const FileConfig = Type.Object({
     issuer: Type.String({ minLength: 1, default: 'wp-auth-gateway' }),
     audience: Type.String({ minLength: 1, default: 'wordpress' }),
     accessTokenTtlSeconds: Type.Integer({ minimum: 60, maximum: 86_400, default: 3600 }),
+    refreshTokenTtlSeconds: Type.Integer({ minimum: 300, maximum: 31_536_000, default: 1_209_600 }),
     clockToleranceSeconds: Type.Integer({ minimum: 0, maximum: 300, default: 5 }),
     keyId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }))
+  }, { additionalProperties: false, default: {} }),
+  admin: Type.Object({
+    // argon2id hash of an admin API token (npm run admin-token makes both); absent: only
+    // WordPress administrators with a gateway token may call /_gateway/admin/.
+    apiTokenHash: Type.Optional(Type.String({ pattern: '^\\$argon2id\\$' }))
   }, { additionalProperties: false, default: {} }),
   policy: Type.Object({
     default: Type.Union([Access], { default: 'authenticated' }),
@@ -59,6 +65,9 @@ export interface EnvConfig {
   jwtSecret: Buffer | undefined
   jwtPrivateKeyPem: string | undefined
   jwtPublicKeyPem: string | undefined
+  /** Keys that no longer sign but still verify, so rotation logs nobody out. */
+  previousSecrets: Buffer[]
+  previousPublicKeyPems: string[]
 }
 
 export type Config = FileConfig & { env: EnvConfig }

@@ -1,7 +1,9 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import formbody from '@fastify/formbody'
 import { Type, type Static } from '@sinclair/typebox'
-import { TokenMissing } from '../errors.js'
+import { RefreshTokenInvalid, TokenMissing } from '../errors.js'
+import type { WordPressUser } from '../bridge/client.js'
+import type { ClientInfo } from '../tokens/sessions.js'
 
 const TokenRequest = Type.Object({
   // A login or an email address: WordPress's wp_authenticate() accepts both.
@@ -10,29 +12,54 @@ const TokenRequest = Type.Object({
 })
 type TokenRequest = Static<typeof TokenRequest>
 
+const RefreshRequest = Type.Object({
+  refresh_token: Type.String({ minLength: 1, maxLength: 256 })
+})
+type RefreshRequest = Static<typeof RefreshRequest>
+
 export const TOKEN_PATH = '/wp-json/api/v1/token'
+export const REFRESH_PATH = '/wp-json/api/v1/token/refresh'
 export const VALIDATE_PATH = '/wp-json/api/v1/token-validate'
+const SMALL_BODY = 16 * 1024
+
+export const clientInfo = (request: FastifyRequest): ClientInfo => ({ userAgent: request.headers['user-agent'] ?? '', ip: request.ip })
 
 /** Token endpoints (DESIGN §9), answered by the gateway and never forwarded. */
 export default async function tokenRoutes (app: FastifyInstance): Promise<void> {
-  await app.register(formbody, { bodyLimit: 16 * 1024 })
+  await app.register(formbody, { bodyLimit: SMALL_BODY })
 
-  app.post<{ Body: TokenRequest }>(TOKEN_PATH, {
-    bodyLimit: 16 * 1024,
-    schema: { body: TokenRequest }
-  }, async (request, reply) => {
-    const user = await app.bridge.authenticate(request.body.username, request.body.password)
-    const { token } = await app.accessTokens.issue(user)
-    // RFC 6749 §5.1: token responses must not be cached.
-    void reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+  async function tokenResponse (user: WordPressUser, sid: string, refreshToken: string) {
+    const { token } = await app.accessTokens.issue(user, sid)
     return {
       token_type: 'Bearer',
       access_token: token,
       expires_in: app.accessTokens.ttlSeconds,
       // The same token under the name clients of the miniOrange plugin read.
       jwt_token: token,
+      refresh_token: refreshToken,
+      refresh_expires_in: app.sessions.refreshTtlSeconds,
       user: { id: user.id, login: user.login, email: user.email, display_name: user.display_name, roles: user.roles }
     }
+  }
+
+  app.post<{ Body: TokenRequest }>(TOKEN_PATH, { bodyLimit: SMALL_BODY, schema: { body: TokenRequest } }, async (request, reply) => {
+    const user = await app.bridge.authenticate(request.body.username, request.body.password)
+    const { sid, refreshToken } = await app.sessions.create(user.id, clientInfo(request))
+    // RFC 6749 §5.1: token responses must not be cached.
+    void reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+    return await tokenResponse(user, sid, refreshToken)
+  })
+
+  app.post<{ Body: RefreshRequest }>(REFRESH_PATH, { bodyLimit: SMALL_BODY, schema: { body: RefreshRequest } }, async (request, reply) => {
+    const { sid, uid, refreshToken } = await app.sessions.rotate(request.body.refresh_token, clientInfo(request))
+    // Re-read the user: role changes and deletions take effect at the next refresh.
+    const user = await app.bridge.getUser(uid)
+    if (user === null) {
+      await app.sessions.revoke(uid, sid)
+      throw new RefreshTokenInvalid()
+    }
+    void reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+    return await tokenResponse(user, sid, refreshToken)
   })
 
   app.get(VALIDATE_PATH, async (request, reply) => {

@@ -10,6 +10,7 @@ export class MemoryStore implements Store {
   readonly kind = 'memory' as const
   readonly #data = new Map<string, Entry>()
   readonly #subscribers = new Map<string, Set<(message: string) => void>>()
+  readonly #hashes = new Map<string, Map<string, string>>()
   #sweeper: NodeJS.Timeout
 
   constructor () {
@@ -34,8 +35,9 @@ export class MemoryStore implements Store {
   }
 
   async del (key: string): Promise<boolean> {
-    const had = this.#live(key) !== undefined
+    const had = this.#live(key) !== undefined || this.#hashes.has(key)
     this.#data.delete(key)
+    this.#hashes.delete(key)
     return had
   }
 
@@ -44,6 +46,38 @@ export class MemoryStore implements Store {
     const entry = this.#live(key)
     this.#data.delete(key)
     return entry?.value ?? null
+  }
+
+  async claim (key: string, claimedPrefix: string, marker: string, ttlMs: number): Promise<string | null> {
+    const entry = this.#live(key)
+    if (entry === undefined) return null
+    if (!entry.value.startsWith(claimedPrefix)) await this.set(key, marker + entry.value, ttlMs)
+    return entry.value
+  }
+
+  async hset (key: string, field: string, value: string): Promise<void> {
+    const map = this.#hash(key, true)!
+    map.set(field, value)
+  }
+
+  async hget (key: string, field: string): Promise<string | null> {
+    return this.#hash(key, false)?.get(field) ?? null
+  }
+
+  async hmget (key: string, fields: readonly string[]): Promise<Array<string | null>> {
+    const map = this.#hash(key, false)
+    return fields.map((f) => map?.get(f) ?? null)
+  }
+
+  async hgetall (key: string): Promise<Record<string, string>> {
+    return Object.fromEntries(this.#hash(key, false) ?? [])
+  }
+
+  async hdel (key: string, fields: readonly string[]): Promise<number> {
+    const map = this.#hash(key, false)
+    let n = 0
+    for (const f of fields) if (map?.delete(f) === true) n++
+    return n
   }
 
   async incr (key: string, ttlMs: number): Promise<number> {
@@ -57,7 +91,8 @@ export class MemoryStore implements Store {
     for (const fn of this.#subscribers.get(channel) ?? []) queueMicrotask(() => fn(message))
   }
 
-  async subscribe (channel: string, onMessage: (message: string) => void): Promise<Unsubscribe> {
+  async subscribe (channel: string, onMessage: (message: string) => void, onState?: (up: boolean) => void): Promise<Unsubscribe> {
+    onState?.(true) // in-process delivery cannot be interrupted
     let set = this.#subscribers.get(channel)
     if (set === undefined) this.#subscribers.set(channel, set = new Set())
     set.add(onMessage)
@@ -67,7 +102,14 @@ export class MemoryStore implements Store {
   async close (): Promise<void> {
     clearInterval(this.#sweeper)
     this.#data.clear()
+    this.#hashes.clear()
     this.#subscribers.clear()
+  }
+
+  #hash (key: string, create: boolean): Map<string, string> | undefined {
+    let map = this.#hashes.get(key)
+    if (map === undefined && create) this.#hashes.set(key, map = new Map())
+    return map
   }
 
   #live (key: string): Entry | undefined {

@@ -13,6 +13,14 @@ const INCR_WITH_TTL = `local v = redis.call('INCR', KEYS[1])
 if v == 1 and tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return v`
 
+// GET, then prefix the value with the marker unless already claimed: one
+// script, so Redis runs it without interleaving another caller.
+const CLAIM = `local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, string.len(ARGV[1])) ~= ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2] .. v, 'PX', ARGV[3])
+end
+return v`
+
 /**
  * Redis through ioredis. Commands are never queued while disconnected and
  * each has a timeout, so callers fail closed fast instead of hanging
@@ -24,6 +32,7 @@ export class RedisStore implements Store {
   readonly #prefix: string
   #subscriber: Redis | undefined
   readonly #handlers = new Map<string, Set<(message: string) => void>>()
+  readonly #stateListeners = new Set<(up: boolean) => void>()
   #lastError: Error | undefined
 
   constructor (opts: RedisStoreOptions) {
@@ -79,6 +88,33 @@ export class RedisStore implements Store {
     return await this.#guard(() => this.#client.getdel(this.#prefix + key))
   }
 
+  async claim (key: string, claimedPrefix: string, marker: string, ttlMs: number): Promise<string | null> {
+    const v = await this.#guard(() => this.#client.eval(CLAIM, 1, this.#prefix + key, claimedPrefix, marker, String(Math.max(1, Math.round(ttlMs)))))
+    return typeof v === 'string' ? v : null
+  }
+
+  async hset (key: string, field: string, value: string): Promise<void> {
+    await this.#guard(() => this.#client.hset(this.#prefix + key, field, value))
+  }
+
+  async hget (key: string, field: string): Promise<string | null> {
+    return await this.#guard(() => this.#client.hget(this.#prefix + key, field))
+  }
+
+  async hmget (key: string, fields: readonly string[]): Promise<Array<string | null>> {
+    if (fields.length === 0) return []
+    return await this.#guard(() => this.#client.hmget(this.#prefix + key, ...fields))
+  }
+
+  async hgetall (key: string): Promise<Record<string, string>> {
+    return await this.#guard(() => this.#client.hgetall(this.#prefix + key))
+  }
+
+  async hdel (key: string, fields: readonly string[]): Promise<number> {
+    if (fields.length === 0) return 0
+    return await this.#guard(() => this.#client.hdel(this.#prefix + key, ...fields))
+  }
+
   async incr (key: string, ttlMs: number): Promise<number> {
     return Number(await this.#guard(() => this.#client.eval(INCR_WITH_TTL, 1, this.#prefix + key, String(ttlMs))))
   }
@@ -87,7 +123,7 @@ export class RedisStore implements Store {
     await this.#guard(() => this.#client.publish(this.#prefix + channel, message))
   }
 
-  async subscribe (channel: string, onMessage: (message: string) => void): Promise<Unsubscribe> {
+  async subscribe (channel: string, onMessage: (message: string) => void, onState?: (up: boolean) => void): Promise<Unsubscribe> {
     const sub = await this.#subscriberConnection()
     const full = this.#prefix + channel
     let set = this.#handlers.get(full)
@@ -96,11 +132,18 @@ export class RedisStore implements Store {
       await this.#guard(() => sub.subscribe(full))
     }
     set.add(onMessage)
+    if (onState !== undefined) {
+      this.#stateListeners.add(onState)
+      onState(sub.status === 'ready')
+    }
     return async () => {
       set.delete(onMessage)
+      if (onState !== undefined) this.#stateListeners.delete(onState)
       if (set.size === 0) {
         this.#handlers.delete(full)
-        await sub.unsubscribe(full).catch(() => {})
+        // While disconnected there is nothing to unsubscribe from, and a queued
+        // command would wait for a Redis that may never come back.
+        if (sub.status === 'ready') await sub.unsubscribe(full).catch(() => {})
       }
     }
   }
@@ -112,10 +155,26 @@ export class RedisStore implements Store {
 
   async #subscriberConnection (): Promise<Redis> {
     if (this.#subscriber !== undefined) return this.#subscriber
-    const sub = this.#client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined })
+    const sub = this.#client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, autoResubscribe: false })
     sub.on('error', () => {})
     sub.on('message', (channel: string, message: string) => {
       for (const fn of this.#handlers.get(channel) ?? []) fn(message)
+    })
+    // After a reconnect, 'up' is reported only once Redis has confirmed the
+    // resubscription, so a caller's resync cannot miss a message in between.
+    let wasDown = false
+    sub.on('close', () => {
+      wasDown = true
+      for (const fn of this.#stateListeners) fn(false)
+    })
+    sub.on('ready', () => {
+      if (!wasDown) return
+      const channels = [...this.#handlers.keys()]
+      const resubscribed = channels.length > 0 ? sub.subscribe(...channels) : Promise.resolve()
+      resubscribed.then(() => {
+        wasDown = false
+        for (const fn of this.#stateListeners) fn(true)
+      }, () => {})
     })
     this.#subscriber = sub
     await this.#guard(() => sub.connect())

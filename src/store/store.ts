@@ -19,9 +19,27 @@ export interface Store {
    * exactly one receives the value. Refresh-token rotation rests on this.
    */
   take (key: string): Promise<string | null>
+  /**
+   * Atomically claims a key (refresh-token rotation): returns the value held
+   * before the call, or null when absent. When that value does not start with
+   * `claimedPrefix`, it is replaced by `marker + value` (TTL ttlMs), so of
+   * concurrent callers exactly one sees the unclaimed value.
+   */
+  claim (key: string, claimedPrefix: string, marker: string, ttlMs: number): Promise<string | null>
   /** Increments a counter, starting its TTL on creation; returns the new value. */
   incr (key: string, ttlMs: number): Promise<number>
+  /** Hash fields: small maps under one key (sessions of a user, the revocation list). */
+  hset (key: string, field: string, value: string): Promise<void>
+  hget (key: string, field: string): Promise<string | null>
+  hmget (key: string, fields: readonly string[]): Promise<Array<string | null>>
+  hgetall (key: string): Promise<Record<string, string>>
+  hdel (key: string, fields: readonly string[]): Promise<number>
   publish (channel: string, message: string): Promise<void>
-  subscribe (channel: string, onMessage: (message: string) => void): Promise<Unsubscribe>
+  /**
+   * Messages published on the channel. `onState(false)` when delivery may
+   * have been interrupted (connection lost), `onState(true)` once it is
+   * resubscribed: messages in between may be lost, so callers resynchronise.
+   */
+  subscribe (channel: string, onMessage: (message: string) => void, onState?: (up: boolean) => void): Promise<Unsubscribe>
   close (): Promise<void>
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { SignJWT, jwtVerify, errors as joseErrors, type JWTPayload, type JWSHeaderParameters } from 'jose'
 import { TokenExpired, TokenInvalid, TokenMalformed } from '../errors.js'
-import type { Keyring } from './keys.js'
+import { acceptedAlgorithms, type Algorithm, type Keyring } from './keys.js'
 import type { WordPressUser } from '../bridge/client.js'
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt' // RFC 9068 §2.1
@@ -9,6 +9,8 @@ export const ACCESS_TOKEN_TYPE = 'at+jwt' // RFC 9068 §2.1
 export interface AccessClaims extends JWTPayload {
   sub: string
   jti: string
+  /** The session (refresh-token family) the token belongs to. */
+  sid: string
   exp: number
   iat: number
   login: string
@@ -31,15 +33,17 @@ const MAX_TOKEN_LENGTH = 8192
 export class AccessTokens {
   readonly #keys: Keyring
   readonly #settings: TokenSettings
+  readonly #algorithms: Algorithm[]
 
   constructor (keys: Keyring, settings: TokenSettings) {
     this.#keys = keys
     this.#settings = settings
+    this.#algorithms = acceptedAlgorithms(keys)
   }
 
   get ttlSeconds (): number { return this.#settings.ttlSeconds }
 
-  async issue (user: WordPressUser, now = Math.floor(Date.now() / 1000)): Promise<{ token: string, claims: AccessClaims }> {
+  async issue (user: WordPressUser, sid: string, now = Math.floor(Date.now() / 1000)): Promise<{ token: string, claims: AccessClaims }> {
     const { signer } = this.#keys
     const claims: AccessClaims = {
       iss: this.#settings.issuer,
@@ -49,6 +53,7 @@ export class AccessTokens {
       nbf: now,
       exp: now + this.#settings.ttlSeconds,
       jti: randomBytes(16).toString('base64url'),
+      sid,
       login: user.login,
       email: user.email,
       roles: user.roles
@@ -64,15 +69,16 @@ export class AccessTokens {
     if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) throw new TokenMalformed()
     try {
       const { payload } = await jwtVerify<AccessClaims>(token, this.#keyFor, {
-        // Only the configured algorithm: rejects `alg: none` and RS256/HS256 confusion.
-        algorithms: [this.#keys.signer.alg],
+        // Only the algorithms of our own keys, and each kid only with its own
+        // key's algorithm (#keyFor): rejects `alg: none` and RS256/HS256 confusion.
+        algorithms: this.#algorithms,
         issuer: this.#settings.issuer,
         audience: this.#settings.audience,
         typ: ACCESS_TOKEN_TYPE,
         clockTolerance: this.#settings.clockToleranceSeconds,
-        requiredClaims: ['sub', 'jti', 'exp', 'iat', 'nbf']
+        requiredClaims: ['sub', 'jti', 'sid', 'exp', 'iat', 'nbf']
       })
-      if (!/^[1-9]\d{0,19}$/.test(payload.sub) || !Array.isArray(payload.roles)) throw new TokenInvalid()
+      if (!/^[1-9]\d{0,19}$/.test(payload.sub) || typeof payload.sid !== 'string' || !Array.isArray(payload.roles)) throw new TokenInvalid()
       return payload
     } catch (err) {
       throw mapError(err)

@@ -23,10 +23,23 @@ export interface Keyring {
 }
 
 export async function loadKeyring (config: Config): Promise<Keyring> {
+  const { env } = config
   const signer = config.tokens.algorithm === 'HS256'
-    ? hmacKey(config.env.jwtSecret!, config.tokens.keyId)
-    : await rsaKey(config.env.jwtPrivateKeyPem!, config.tokens.keyId)
-  return { signer, verifiers: new Map([[signer.kid, signer]]) }
+    ? hmacKey(env.jwtSecret!, config.tokens.keyId)
+    : await rsaKey(env.jwtPrivateKeyPem!, config.tokens.keyId)
+  const previous = [
+    ...env.previousSecrets.map((s) => hmacKey(s, undefined)),
+    ...await Promise.all(env.previousPublicKeyPems.map((pem) => rsaPublicKey(pem)))
+  ]
+  const verifiers = new Map<string, SigningKey>([[signer.kid, signer]])
+  // A retired key equal to the active one would only shadow it; skip it.
+  for (const key of previous) if (!verifiers.has(key.kid)) verifiers.set(key.kid, key)
+  return { signer, verifiers }
+}
+
+/** The algorithms tokens may carry: those of the keys that verify (never `none`). */
+export function acceptedAlgorithms (keys: Keyring): Algorithm[] {
+  return [...new Set([...keys.verifiers.values()].map((k) => k.alg))]
 }
 
 function hmacKey (secret: Buffer, kid: string | undefined): SigningKey {
@@ -39,14 +52,13 @@ function hmacKey (secret: Buffer, kid: string | undefined): SigningKey {
 
 async function rsaKey (pem: string, kid: string | undefined): Promise<SigningKey> {
   const priv = createPrivateKey(pem)
-  const pub = createPublicKey(priv)
+  return { ...await rsaPublicKey(createPublicKey(priv), kid), signWith: priv }
+}
+
+/** A verify-only RSA key; its `signWith` is the public key, which cannot sign. */
+async function rsaPublicKey (key: string | KeyObject, kid?: string): Promise<SigningKey> {
+  const pub = typeof key !== 'string' && key.type === 'public' ? key : createPublicKey(key)
   const jwk = pub.export({ format: 'jwk' }) as JWK
   const id = kid ?? await calculateJwkThumbprint(jwk) // RFC 7638
-  return {
-    kid: id,
-    alg: 'RS256',
-    signWith: priv,
-    verifyWith: pub,
-    publicJwk: { ...jwk, kid: id, alg: 'RS256', use: 'sig' }
-  }
+  return { kid: id, alg: 'RS256', signWith: pub, verifyWith: pub, publicJwk: { ...jwk, kid: id, alg: 'RS256', use: 'sig' } }
 }

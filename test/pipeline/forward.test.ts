@@ -15,7 +15,7 @@ function verifyAssertion (t: Test, value: string | string[] | undefined): Record
 t.test('what WordPress receives: no client credentials, one fresh assertion, the request as sent', async (t) => {
   const upstream = await startUpstream(t)
   const app = await buildTestApp(t, {}, { env: { WORDPRESS_URL: upstream.url } })
-  const { token } = await app.accessTokens.issue(user)
+  const { token } = await app.accessTokens.issue(user, 'test-session')
   const res = await app.inject({
     method: 'POST',
     url: '/wp-json/wp/v2/posts/12?_method=PUT&search=a+b&x=%27&rest.route=/wp/v2/posts/12',

@@ -51,6 +51,33 @@ export function storeContract (t: Test, make: () => Promise<Store>): void {
     t.equal(await store.take('missing'), null)
   })
 
+  t.test('claim: exactly one concurrent caller sees the unclaimed value', async (t) => {
+    t.equal(await store.claim('rt', 'used:', 'used:1:', 10_000), null, 'absent keys stay absent')
+    t.equal(await store.get('rt'), null, 'and are not created')
+    await store.set('rt', '{"sid":"s1"}', 10_000)
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.claim('rt', 'used:', `used:${i}:`, 10_000)))
+    const fresh = results.filter((r) => r === '{"sid":"s1"}')
+    t.equal(fresh.length, 1, 'one winner')
+    const winner = results.indexOf('{"sid":"s1"}')
+    t.ok(results.every((r, i) => i === winner || r === `used:${winner}:{"sid":"s1"}`), 'the others see the winner\'s mark and the original value')
+    t.equal(await store.get('rt'), `used:${winner}:{"sid":"s1"}`)
+  })
+
+  t.test('hash fields', async (t) => {
+    t.same(await store.hgetall('h'), {})
+    await store.hset('h', 'a', '1')
+    await store.hset('h', 'b', '2')
+    await store.hset('h', 'a', '3')
+    t.equal(await store.hget('h', 'a'), '3')
+    t.equal(await store.hget('h', 'zz'), null)
+    t.same(await store.hmget('h', ['b', 'zz', 'a']), ['2', null, '3'])
+    t.same(await store.hgetall('h'), { a: '3', b: '2' })
+    t.equal(await store.hdel('h', ['a', 'zz']), 1)
+    t.same(await store.hgetall('h'), { b: '2' })
+    t.equal(await store.del('h'), true)
+    t.same(await store.hgetall('h'), {})
+  })
+
   t.test('incr counts and keeps the first TTL', async (t) => {
     t.equal(await store.incr('n', 80), 1)
     t.equal(await store.incr('n', 80), 2)
@@ -61,7 +88,9 @@ export function storeContract (t: Test, make: () => Promise<Store>): void {
 
   t.test('publish reaches subscribers until they unsubscribe', async (t) => {
     const got: string[] = []
-    const unsubscribe = await store.subscribe('revocations', (m) => got.push(m))
+    const states: boolean[] = []
+    const unsubscribe = await store.subscribe('revocations', (m) => got.push(m), (up) => states.push(up))
+    t.same(states, [true], 'the subscription reports itself up')
     await store.publish('revocations', 'jti-1')
     await store.publish('other', 'nope')
     for (let i = 0; i < 50 && got.length < 1; i++) await sleep(10)

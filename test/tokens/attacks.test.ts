@@ -14,9 +14,9 @@ const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
 t.test('hostile tokens are refused before WordPress', async (t) => {
   const upstream = await startUpstream(t)
   const app = await buildTestApp(t, {}, { env: { WORDPRESS_URL: upstream.url } })
-  const { token: good, claims } = await app.accessTokens.issue(user)
+  const { token: good, claims } = await app.accessTokens.issue(user, 'test-session')
   const kid = app.keyring.signer.kid
-  const base = { iss: 'wp-auth-gateway', aud: 'wordpress', sub: '2', jti: 'j1', login: 'editor', email: 'e@x', roles: ['administrator'] }
+  const base = { iss: 'wp-auth-gateway', aud: 'wordpress', sub: '2', jti: 'j1', sid: 's1', login: 'editor', email: 'e@x', roles: ['administrator'] }
   const sign = (payload: object, header: object = {}) => new SignJWT({ iat: now(), nbf: now(), exp: now() + 600, ...payload })
     .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid, ...header }).sign(secret)
   const [headerPart, payloadPart] = good.split('.')
@@ -74,7 +74,7 @@ t.test('hostile tokens are refused before WordPress', async (t) => {
 t.test('duplicated Authorization headers are refused, even when both are valid', async (t) => {
   const upstream = await startUpstream(t)
   const app = await buildTestApp(t, {}, { env: { WORDPRESS_URL: upstream.url } })
-  const { token } = await app.accessTokens.issue(user)
+  const { token } = await app.accessTokens.issue(user, 'test-session')
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
   // Raw HTTP: fetch would merge the two headers itself.
@@ -96,7 +96,7 @@ t.test('duplicated Authorization headers are refused, even when both are valid',
 t.test('a token for a disabled route is not even looked at', async (t) => {
   const upstream = await startUpstream(t)
   const app = await buildTestApp(t, { policy: { rules: [{ route: '/wp/v2/users*', access: 'deny' }] } }, { env: { WORDPRESS_URL: upstream.url } })
-  const { token } = await app.accessTokens.issue(user)
+  const { token } = await app.accessTokens.issue(user, 'test-session')
   const res = await app.inject({ method: 'GET', url: '/?rest_route=/wp/v2/USERS/me', headers: { authorization: `Bearer ${token}` } })
   t.equal(res.statusCode, 403)
   t.equal(res.json().code, 'GW_ERR_ROUTE_DISABLED')

@@ -10,7 +10,8 @@
  * environment (getenv):
  *   BRIDGE_SECRET                 HS256 key shared with the gateway, >= 32 bytes.
  *                                 Missing or shorter: no assertion is trusted.
- *   WP_AUTH_GATEWAY_URL           Base URL of the gateway (for events; not used yet).
+ *   WP_AUTH_GATEWAY_URL           Base URL of the gateway, where events are sent.
+ *                                 Missing (or no usable BRIDGE_SECRET): no events.
  *   WP_GATEWAY_REQUIRE_ASSERTION  "1"/"true"/true: every REST request without a
  *                                 valid assertion gets 401.
  *
@@ -21,7 +22,10 @@
  *     required), and 403 when WordPress is about to dispatch a different route
  *     or method than the gateway authorised (`rte`/`mth`);
  *   - registers /wp-json/gateway-bridge/v1/{authenticate,users/<id>} for the
- *     gateway itself (assertion `via` = "gateway").
+ *     gateway itself (assertion `via` = "gateway");
+ *   - tells the gateway at once (POST <WP_AUTH_GATEWAY_URL>/_gateway/events,
+ *     signed the same way) when a user's password or roles change, the user is
+ *     deleted or logs out, so that it can revoke that user's tokens.
  *
  * @package wp-auth-gateway
  */
@@ -37,6 +41,10 @@ const WPAG_MAX_LIFETIME   = 30; // Seconds between iat and exp (DESIGN.md §3).
 const WPAG_CLOCK_SKEW     = 5;  // Seconds an iat may lie in the future.
 const WPAG_MIN_SECRET_LEN = 32; // Bytes.
 const WPAG_NAMESPACE      = 'gateway-bridge/v1';
+const WPAG_EVENTS_ROUTE   = '/_gateway/events';
+const WPAG_EVENT_TIMEOUT  = 2;  // Seconds; events block the WordPress request that caused them.
+// User meta: a keyed fingerprint of the last password hash seen (see wpag_password_fingerprint()).
+const WPAG_FINGERPRINT_META = 'wpag_password_fingerprint';
 
 /*
  * A phpass hash of a random throwaway password. Checked against when the login
@@ -77,13 +85,22 @@ function wpag_secret() {
 }
 
 /**
- * The gateway's base URL (without trailing slash), or null. Used by events (later).
+ * The gateway's base URL (without trailing slash), or null. Used by events.
  *
  * @return string|null
  */
 function wpag_gateway_url() {
 	$url = wpag_setting( 'WP_AUTH_GATEWAY_URL' );
 	return ( is_string( $url ) && '' !== $url ) ? untrailingslashit( $url ) : null;
+}
+
+/**
+ * Whether events are to be sent: a gateway URL and a usable secret to sign with.
+ *
+ * @return bool
+ */
+function wpag_events_enabled() {
+	return null !== wpag_gateway_url() && null !== wpag_secret();
 }
 
 /**
@@ -168,6 +185,47 @@ function wpag_verify_assertion( $token, $secret, $now ) {
 		return null;
 	}
 	return wpag_claims_valid( $claims, $now ) ? $claims : null;
+}
+
+/**
+ * Signs claims as a compact JWS (HS256), the counterpart of
+ * wpag_verify_assertion(). The header is exactly {"alg":"HS256","typ":"JWT"}.
+ *
+ * @param array  $claims Claims.
+ * @param string $secret The HS256 key.
+ * @return string
+ */
+function wpag_sign_assertion( array $claims, $secret ) {
+	$header_b64 = wpag_base64url_encode( '{"alg":"HS256","typ":"JWT"}' );
+	// Unescaped slashes: "rte" reads "/_gateway/events", not "\/_gateway\/events".
+	$payload_b64 = wpag_base64url_encode( wp_json_encode( $claims, JSON_UNESCAPED_SLASHES ) );
+	$signature = hash_hmac( 'sha256', $header_b64 . '.' . $payload_b64, $secret, true );
+	return $header_b64 . '.' . $payload_b64 . '.' . wpag_base64url_encode( $signature );
+}
+
+/**
+ * The assertion that goes with an event: the bridge speaks to the gateway, so
+ * issuer and audience are the other way round from the gateway's assertions.
+ * `jti` lets the gateway refuse a replayed event.
+ *
+ * @param string $secret The HS256 key.
+ * @param int    $now    Current Unix time.
+ * @return string
+ */
+function wpag_event_assertion( $secret, $now ) {
+	return wpag_sign_assertion(
+		array(
+			'iss' => WPAG_AUDIENCE,
+			'aud' => WPAG_ISSUER,
+			'iat' => $now,
+			'exp' => $now + WPAG_MAX_LIFETIME,
+			'via' => 'bridge',
+			'mth' => 'POST',
+			'rte' => WPAG_EVENTS_ROUTE,
+			'jti' => wpag_base64url_encode( random_bytes( 16 ) ),
+		),
+		$secret
+	);
 }
 
 /**
@@ -474,6 +532,9 @@ function wpag_route_authenticate( $request ) {
 
 	$user = wp_authenticate( $login, $password );
 	if ( $user instanceof WP_User && ! is_wp_error( $user ) ) {
+		// Users whose cache was never cleaned since the bridge came have no
+		// fingerprint yet; without one, their next password change would go unseen.
+		wpag_check_password_fingerprint( (int) $user->ID, false );
 		return new WP_REST_Response( wpag_user_record( $user ), 200 );
 	}
 
@@ -497,3 +558,292 @@ function wpag_route_get_user( $request ) {
 	}
 	return new WP_REST_Response( wpag_user_record( $user ), 200 );
 }
+
+/* ------------------------------------------------------------------------- *
+ * Events, WordPress → gateway: POST <WP_AUTH_GATEWAY_URL>/_gateway/events
+ * ------------------------------------------------------------------------- */
+
+/**
+ * Tells the gateway about a user change, at most once per (type, user) and PHP
+ * request – one user update fires several of the hooks below.
+ *
+ * Blocking, so that the gateway has revoked before the WordPress request that
+ * caused the change finishes. A failure is logged (without secret or
+ * assertion) and never breaks the action that triggered it.
+ *
+ * @param string $type    password_changed, roles_changed, user_deleted or logout.
+ * @param int    $user_id User ID.
+ */
+function wpag_send_event( $type, $user_id ) {
+	static $sent = array();
+	$user_id = (int) $user_id;
+	$key = $type . ':' . $user_id;
+	if ( $user_id <= 0 || isset( $sent[ $key ] ) || ! wpag_events_enabled() ) {
+		return;
+	}
+	$sent[ $key ] = true; // Also after a failure: one 2 s timeout per event is enough.
+
+	try {
+		$response = wp_remote_post(
+			wpag_gateway_url() . WPAG_EVENTS_ROUTE,
+			array(
+				'timeout'     => WPAG_EVENT_TIMEOUT,
+				'blocking'    => true,
+				'redirection' => 0,
+				'headers'     => array(
+					'Content-Type'           => 'application/json',
+					'X-WP-Gateway-Assertion' => wpag_event_assertion( wpag_secret(), time() ),
+				),
+				'body'        => wp_json_encode( array( 'type' => $type, 'user_id' => $user_id ) ),
+			)
+		);
+	} catch ( Throwable $e ) { // E.g. random_bytes() without an entropy source.
+		$response = new WP_Error( 'wpag_event_exception', get_class( $e ) . ': ' . $e->getMessage() );
+	}
+
+	$status = is_wp_error( $response ) ? 0 : (int) wp_remote_retrieve_response_code( $response );
+	if ( $status < 200 || $status > 299 ) {
+		error_log(
+			sprintf(
+				'wp-auth-gateway bridge: event %s for user %d not delivered: %s',
+				$type,
+				$user_id,
+				is_wp_error( $response ) ? $response->get_error_message() : 'HTTP ' . $status
+			)
+		);
+	}
+}
+
+/* --- password changes ---------------------------------------------------- */
+
+/**
+ * The user's password hash as it is in the database now (not from the user
+ * cache, which may hold the old one), or null when the user row is gone.
+ *
+ * @param int $user_id User ID.
+ * @return string|null
+ */
+function wpag_current_password_hash( $user_id ) {
+	global $wpdb;
+	$hash = $wpdb->get_var( $wpdb->prepare( "SELECT user_pass FROM {$wpdb->users} WHERE ID = %d", $user_id ) );
+	return null === $hash ? null : (string) $hash;
+}
+
+/**
+ * A keyed fingerprint of a password hash, so the hash is not stored twice.
+ * Prefixed with an identifier of the key: after BRIDGE_SECRET is rotated, every
+ * stored fingerprint differs, and that must read as "first sight", not as a
+ * password change of every user.
+ *
+ * @param string $hash   Password hash (users.user_pass).
+ * @param string $secret BRIDGE_SECRET.
+ * @return string
+ */
+function wpag_password_fingerprint( $hash, $secret ) {
+	$key_id = substr( hash_hmac( 'sha256', 'wpag-password-fingerprint-key', $secret ), 0, 8 );
+	return $key_id . ':' . hash_hmac( 'sha256', $hash, $secret );
+}
+
+/**
+ * The plaintext password of the login being checked right now (between the
+ * first and the last `authenticate` callback), or null.
+ *
+ * @param string|null|false $set New value (null clears), or false to read.
+ * @return string|null
+ */
+function wpag_pending_login_password( $set = false ) {
+	static $password = null;
+	if ( false !== $set ) {
+		$password = is_string( $set ) ? $set : null;
+	}
+	return $password;
+}
+
+/**
+ * authenticate, first and last (wp_authenticate(), pluggable.php): remember the
+ * password under test. Logging in may rehash the stored password without
+ * changing it – WordPress 6.1's wp_check_password() upgrades an MD5 hash, and
+ * from 6.8 wp_authenticate_username_password() upgrades phpass to bcrypt – both
+ * through wp_set_password(). That is no password change and must not revoke the
+ * tokens of a user who is just logging in.
+ *
+ * @param mixed  $user     What earlier callbacks returned (passed through).
+ * @param string $username Login (unused).
+ * @param string $password Plaintext password.
+ * @return mixed
+ */
+function wpag_login_begin( $user, $username = '', $password = '' ) {
+	wpag_pending_login_password( is_string( $password ) && '' !== $password ? $password : null );
+	return $user;
+}
+add_filter( 'authenticate', 'wpag_login_begin', -1000, 3 );
+
+/**
+ * authenticate, last: the login check is over.
+ *
+ * @param mixed $user Result (passed through).
+ * @return mixed
+ */
+function wpag_login_end( $user ) {
+	wpag_pending_login_password( null );
+	return $user;
+}
+add_filter( 'authenticate', 'wpag_login_end', PHP_INT_MAX );
+
+/**
+ * Whether a new hash only re-encodes the password of the login in progress.
+ * No user ID to wp_check_password(): with one it would rehash an MD5 hash itself.
+ *
+ * @param string $hash New password hash.
+ * @return bool
+ */
+function wpag_is_login_rehash( $hash ) {
+	$password = wpag_pending_login_password();
+	return null !== $password && wp_check_password( $password, $hash );
+}
+
+/**
+ * Compares the user's password hash with the fingerprint stored when it was last
+ * seen, stores the current one, and – if $notify and a different one had been
+ * stored – sends password_changed. First sight only stores.
+ *
+ * @param int  $user_id User ID.
+ * @param bool $notify  Whether a change is sent (false: record only).
+ */
+function wpag_check_password_fingerprint( $user_id, $notify ) {
+	// update_user_meta() does not clean the user cache in 6.1 (it only deletes the
+	// meta cache, meta.php), but a plugin hooked into meta updates might: no recursion.
+	static $busy = false;
+	if ( $busy || $user_id <= 0 || ! wpag_events_enabled() ) {
+		return;
+	}
+	$busy = true;
+	try {
+		$hash = wpag_current_password_hash( $user_id );
+		if ( null === $hash ) {
+			return; // Deleted (wp_delete_user() cleans the cache after the row is gone).
+		}
+		$current = wpag_password_fingerprint( $hash, wpag_secret() );
+		$stored = (string) get_user_meta( $user_id, WPAG_FINGERPRINT_META, true );
+		if ( $stored === $current ) {
+			return;
+		}
+		update_user_meta( $user_id, WPAG_FINGERPRINT_META, $current );
+		$same_key = '' !== $stored && strstr( $stored, ':', true ) === strstr( $current, ':', true );
+		if ( $notify && $same_key && ! wpag_is_login_rehash( $hash ) ) {
+			wpag_send_event( 'password_changed', $user_id );
+		}
+	} finally {
+		$busy = false;
+	}
+}
+
+/**
+ * clean_user_cache (clean_user_cache(), user.php). WordPress 6.1's
+ * wp_set_password() (pluggable.php) fires no password hook of its own, only
+ * this one, as do wp_insert_user() and wp_update_user(); so a password change
+ * is found here by comparing the stored hash with the last one seen.
+ *
+ * @param int $user_id User ID.
+ */
+function wpag_on_clean_user_cache( $user_id ) {
+	wpag_check_password_fingerprint( (int) $user_id, true );
+}
+add_action( 'clean_user_cache', 'wpag_on_clean_user_cache' );
+
+/**
+ * wp_set_password (WordPress >= 6.2, pluggable.php): the password was set.
+ *
+ * @param string $password Plaintext password.
+ * @param int    $user_id  User ID.
+ */
+function wpag_on_wp_set_password( $password, $user_id ) {
+	$pending = wpag_pending_login_password();
+	if ( null !== $pending && is_string( $password ) && hash_equals( $pending, $password ) ) {
+		return; // A rehash during login, see wpag_login_begin().
+	}
+	wpag_send_event( 'password_changed', (int) $user_id );
+}
+add_action( 'wp_set_password', 'wpag_on_wp_set_password', 10, 2 );
+
+/**
+ * after_password_reset (reset_password(), user.php).
+ *
+ * @param WP_User $user The user.
+ */
+function wpag_on_after_password_reset( $user ) {
+	if ( $user instanceof WP_User ) {
+		wpag_send_event( 'password_changed', (int) $user->ID );
+	}
+}
+add_action( 'after_password_reset', 'wpag_on_after_password_reset' );
+
+/**
+ * profile_update (wp_insert_user(), user.php): compare old and new hash.
+ *
+ * @param int     $user_id       User ID.
+ * @param WP_User $old_user_data The user before the update.
+ */
+function wpag_on_profile_update( $user_id, $old_user_data ) {
+	if ( ! is_object( $old_user_data ) || ! isset( $old_user_data->user_pass ) ) {
+		return;
+	}
+	$hash = wpag_current_password_hash( (int) $user_id );
+	if ( null !== $hash && ! hash_equals( (string) $old_user_data->user_pass, $hash ) ) {
+		wpag_send_event( 'password_changed', (int) $user_id );
+	}
+}
+add_action( 'profile_update', 'wpag_on_profile_update', 10, 2 );
+
+/* --- roles, deletion, logout --------------------------------------------- */
+
+/**
+ * set_user_role (WP_User::set_role(), class-wp-user.php): only a real change.
+ *
+ * @param int      $user_id   User ID.
+ * @param string   $role      New role ('' removes all).
+ * @param string[] $old_roles Roles before.
+ */
+function wpag_on_set_user_role( $user_id, $role, $old_roles = array() ) {
+	$new = '' === (string) $role ? array() : array( (string) $role );
+	$old = array_values( array_unique( array_filter( array_map( 'strval', (array) $old_roles ) ) ) );
+	sort( $old );
+	if ( $new !== $old ) {
+		wpag_send_event( 'roles_changed', (int) $user_id );
+	}
+}
+add_action( 'set_user_role', 'wpag_on_set_user_role', 10, 3 );
+
+/**
+ * add_user_role, remove_user_role (class-wp-user.php): fired only when the
+ * role was really added or removed.
+ *
+ * @param int $user_id User ID.
+ */
+function wpag_on_user_role_added_or_removed( $user_id ) {
+	wpag_send_event( 'roles_changed', (int) $user_id );
+}
+add_action( 'add_user_role', 'wpag_on_user_role_added_or_removed' );
+add_action( 'remove_user_role', 'wpag_on_user_role_added_or_removed' );
+
+/**
+ * delete_user (wp_delete_user(), wp-admin/includes/user.php) and
+ * wpmu_delete_user (wp-admin/includes/ms.php): fired before the row is deleted.
+ *
+ * @param int $user_id User ID.
+ */
+function wpag_on_user_deleted( $user_id ) {
+	wpag_send_event( 'user_deleted', (int) $user_id );
+}
+add_action( 'delete_user', 'wpag_on_user_deleted' );
+add_action( 'wpmu_delete_user', 'wpag_on_user_deleted' );
+
+/**
+ * wp_logout (wp_logout(), pluggable.php; the user ID since WordPress 5.5).
+ *
+ * @param int $user_id User ID (0 when nobody was logged in).
+ */
+function wpag_on_logout( $user_id = 0 ) {
+	wpag_send_event( 'logout', (int) $user_id );
+}
+add_action( 'wp_logout', 'wpag_on_logout' );

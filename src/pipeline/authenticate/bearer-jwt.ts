@@ -1,5 +1,7 @@
 import type { FastifyRequest } from 'fastify'
+import { TokenRevoked } from '../../errors.js'
 import type { AccessTokens } from '../../tokens/access-token.js'
+import type { Revocations } from '../../tokens/revocation.js'
 import type { Authenticator, Credentials } from './authenticator.js'
 import type { Identity } from './identity.js'
 
@@ -7,14 +9,19 @@ import type { Identity } from './identity.js'
 export class BearerJwtAuthenticator implements Authenticator {
   readonly name = 'jwt'
   readonly #tokens: AccessTokens
+  readonly #revocations: Revocations
 
-  constructor (tokens: AccessTokens) {
+  constructor (tokens: AccessTokens, revocations: Revocations) {
     this.#tokens = tokens
+    this.#revocations = revocations
   }
 
   async authenticate (_request: FastifyRequest, credentials: Credentials): Promise<Identity | null> {
     if (credentials.scheme !== 'bearer') return null
     const claims = await this.#tokens.verify(credentials.value)
+    // From the local view while it is synced: no Redis round trip (DESIGN §5).
+    const revoked = this.#revocations.isRevoked(claims.jti, claims.sid)
+    if (revoked === true || (revoked !== false && await revoked)) throw new TokenRevoked()
     return {
       userId: claims.sub,
       login: claims.login,
@@ -22,6 +29,7 @@ export class BearerJwtAuthenticator implements Authenticator {
       roles: claims.roles,
       via: 'jwt',
       tokenId: claims.jti,
+      sessionId: claims.sid,
       expiresAt: claims.exp
     }
   }

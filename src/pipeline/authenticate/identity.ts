@@ -8,8 +8,9 @@ export interface Identity {
   email: string
   roles: readonly string[]
   via: Via
-  /** The access token's jti, when the caller used one. */
+  /** The access token's jti and session, when the caller used one. */
   tokenId?: string
+  sessionId?: string
   /** When the credential stops being valid (seconds since the epoch). */
   expiresAt?: number
 }

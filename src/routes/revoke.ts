@@ -1,0 +1,48 @@
+import type { FastifyInstance } from 'fastify'
+import formbody from '@fastify/formbody'
+import { Type, type Static } from '@sinclair/typebox'
+import { TokenMissing } from '../errors.js'
+
+const RevokeRequest = Type.Object({
+  token: Type.Optional(Type.String({ maxLength: 8192 })),
+  token_type_hint: Type.Optional(Type.String({ maxLength: 64 }))
+})
+type RevokeRequest = Static<typeof RevokeRequest>
+
+export const REVOKE_PATH = '/wp-json/api/v1/token/revoke'
+
+/**
+ * Revocation (RFC 7009). Revoking an access or refresh token ends the session
+ * it belongs to (§2.1: tokens of the same grant go too). Unknown or invalid
+ * tokens still get 200 (§2.2), so the endpoint reveals nothing. Without a
+ * `token` in the body, the caller's own Bearer token is revoked: logout.
+ */
+export default async function revokeRoutes (app: FastifyInstance): Promise<void> {
+  await app.register(formbody, { bodyLimit: 16 * 1024 })
+
+  app.post<{ Body: RevokeRequest | undefined }>(REVOKE_PATH, { bodyLimit: 16 * 1024, schema: { body: Type.Optional(RevokeRequest) } }, async (request, reply) => {
+    const token = request.body?.token
+    if (token === undefined || token === '') {
+      const identity = await app.authentication.authenticate(request)
+      if (identity?.sessionId === undefined) throw new TokenMissing()
+      await app.sessions.revoke(Number(identity.userId), identity.sessionId)
+    } else {
+      await revokeToken(app, token)
+    }
+    return reply.header('cache-control', 'no-store').send({})
+  })
+}
+
+/** Ends the session of an access or refresh token; false when the token is not ours. */
+export async function revokeToken (app: FastifyInstance, token: string): Promise<boolean> {
+  const refresh = await app.sessions.lookup(token)
+  if (refresh !== undefined) {
+    await app.sessions.revoke(refresh.uid, refresh.sid)
+    return true
+  }
+  const claims = await app.accessTokens.verify(token).catch(() => undefined)
+  if (claims === undefined) return false
+  await app.revocations.revoke('jti', claims.jti, claims.exp * 1000 + app.config.tokens.clockToleranceSeconds * 1000)
+  await app.sessions.revoke(Number(claims.sub), claims.sid)
+  return true
+}
