@@ -7,6 +7,8 @@ import healthRoutes from './routes/health.js'
 import wellKnownRoutes from './routes/well-known.js'
 import tokenRoutes from './routes/token.js'
 import revokeRoutes from './routes/revoke.js'
+import eventRoutes from './routes/events.js'
+import adminRoutes from './routes/admin.js'
 import forward from './pipeline/forward.js'
 import { createGate } from './pipeline/gate.js'
 import { clientErrorHandler } from './client-errors.js'
@@ -45,6 +47,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(wellKnownRoutes)
   await app.register(tokenRoutes)
   await app.register(revokeRoutes)
+  await app.register(eventRoutes)
+  await app.register(adminRoutes)
 
   await app.register(forward, {
     upstream: config.env.wordpressUrl,

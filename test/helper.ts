@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import { connect as netConnect, type AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
@@ -52,9 +53,11 @@ export async function testRedisStore (): Promise<RedisStore> {
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
-export async function buildTestApp (t: Teardown, file: unknown = {}, opts: { env?: Record<string, string | undefined>, store?: Store } = {}): Promise<FastifyInstance> {
+export async function buildTestApp (t: Teardown, file: unknown = {}, opts: { env?: Record<string, string | undefined>, store?: Store, logs?: string[] } = {}): Promise<FastifyInstance> {
   const store = opts.store ?? await testRedisStore()
-  const app = await buildApp(testConfig(file, opts.env), { logger: false, store })
+  const logs = opts.logs
+  const logger = logs === undefined ? false : { level: 'info', stream: { write: (line: string) => { logs.push(line) } } }
+  const app = await buildApp(testConfig(file, opts.env), { logger, store })
   t.teardown(async () => {
     await app.close()
     if (opts.store === undefined) await store.close()
@@ -63,9 +66,36 @@ export async function buildTestApp (t: Teardown, file: unknown = {}, opts: { env
 }
 
 export async function login (app: FastifyInstance, user: Login): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: '/wp-json/api/v1/token', payload: { username: user, password: password(user) } })
-  if (res.statusCode !== 200) throw new Error(`login as ${user} failed: ${res.statusCode} ${res.body}`)
-  return res.json().access_token
+  return (await session(app, user, password(user))).access_token
+}
+
+export interface TokenPair { access_token: string, refresh_token: string, user: { id: number, roles: string[] } }
+
+/** Logs in through the token endpoint and returns the whole token response. */
+export async function session (app: FastifyInstance, username: string, pass: string, headers: Record<string, string> = {}): Promise<TokenPair> {
+  const res = await app.inject({ method: 'POST', url: '/wp-json/api/v1/token', payload: { username, password: pass }, headers })
+  if (res.statusCode !== 200) throw new Error(`login as ${username} failed: ${res.statusCode} ${res.body}`)
+  return res.json()
+}
+
+/**
+ * A throwaway WordPress user, created (and deleted afterwards) by the
+ * administrator through the gateway, for tests that change passwords, roles
+ * or existence; the fixed test users stay as they are.
+ */
+export async function throwawayUser (t: Teardown, app: FastifyInstance, role = 'author'): Promise<{ id: number, login: string, password: string }> {
+  const admin = await login(app, 'admin')
+  const login_ = `tmp-${randomBytes(5).toString('hex')}`
+  const pass = `pw-${randomBytes(9).toString('hex')}`
+  const res = await app.inject({ method: 'POST', url: '/wp-json/wp/v2/users', headers: { authorization: `Bearer ${admin}` }, payload: { username: login_, email: `${login_}@example.test`, password: pass, roles: [role] } })
+  if (res.statusCode !== 201) throw new Error(`creating a user failed: ${res.statusCode} ${res.body}`)
+  const id = res.json().id as number
+  t.teardown(async () => {
+    // The user may be gone already (deletion tests); a fresh admin token may be needed.
+    const fresh = await login(app, 'admin').catch(() => admin)
+    await app.inject({ method: 'DELETE', url: `/wp-json/wp/v2/users/${id}?force=true&reassign=1`, headers: { authorization: `Bearer ${fresh}` } }).catch(() => {})
+  })
+  return { id, login: login_, password: pass }
 }
 
 export interface Recorded { method: string, url: string, headers: IncomingHttpHeaders, rawHeaders: string[], body: string }
@@ -100,7 +130,6 @@ export async function startUpstream (t: Teardown, answer: { status?: number, del
  * restart it (fail-closed and recovery tests) without touching the shared one.
  */
 export async function startRedis (t: Teardown): Promise<{ url: string, stop: () => Promise<void>, start: () => Promise<void> }> {
-  const { spawn } = await import('node:child_process')
   const { createServer: createNetServer } = await import('node:net')
   const port = await new Promise<number>((resolve) => {
     const probe = createNetServer().listen(0, '127.0.0.1', () => {
@@ -108,7 +137,7 @@ export async function startRedis (t: Teardown): Promise<{ url: string, stop: () 
       probe.close(() => resolve(p))
     })
   })
-  let child: import('node:child_process').ChildProcess | undefined
+  let child: ChildProcess | undefined
   const start = async () => {
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
     for (let i = 0; i < 100; i++) {
@@ -130,4 +159,23 @@ export async function startRedis (t: Teardown): Promise<{ url: string, stop: () 
   await start()
   t.teardown(stop)
   return { url: `redis://127.0.0.1:${port}`, stop, start }
+}
+
+/** The real server process (src/server.ts), for tests of what only a process shows. */
+export function startServer (env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (c) => { stdout += c })
+  child.stderr.on('data', (c) => { stderr += c })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const listening = new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)
+      if (m) resolve(Number(m[1]))
+    })
+    void exited.then(() => reject(new Error(`exited: ${stderr}`)))
+  })
+  listening.catch(() => {}) // only the tests that wait for it care
+  return { child, exited, listening, output: () => ({ stdout, stderr }) }
 }

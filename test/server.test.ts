@@ -1,30 +1,11 @@
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startUpstream, testEnv } from './helper.js'
+import { startServer as start, startUpstream, testEnv } from './helper.js'
 
 // The real server process: start-up errors an operator can act on, and a
 // graceful stop that lets in-flight requests finish.
-
-function start (env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (c) => { stdout += c })
-  child.stderr.on('data', (c) => { stderr += c })
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  const listening = new Promise<number>((resolve, reject) => {
-    child.stdout.on('data', () => {
-      const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)
-      if (m) resolve(Number(m[1]))
-    })
-    void exited.then(() => reject(new Error(`exited: ${stderr}`)))
-  })
-  listening.catch(() => {}) // only the tests that wait for it care
-  return { child, exited, listening, output: () => ({ stdout, stderr }) }
-}
 
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('wp-auth-gateway:'))
 

@@ -1,0 +1,70 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { Type, type Static } from '@sinclair/typebox'
+import { BadRequest, SessionNotFound } from '../errors.js'
+import { adminGuard } from '../admin/guard.js'
+import { revokeToken } from './revoke.js'
+import type { SessionInfo } from '../tokens/sessions.js'
+
+const UserParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) })
+type UserParams = Static<typeof UserParams>
+const SessionParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }), sid: Type.String({ pattern: '^[A-Za-z0-9_-]{22}$' }) })
+type SessionParams = Static<typeof SessionParams>
+const RevokeTokenBody = Type.Object({
+  token: Type.Optional(Type.String({ minLength: 1, maxLength: 8192 })),
+  jti: Type.Optional(Type.String({ minLength: 1, maxLength: 128 }))
+}, { additionalProperties: false })
+type RevokeTokenBody = Static<typeof RevokeTokenBody>
+
+const view = (s: SessionInfo) => ({
+  id: s.sid,
+  user_id: s.userId,
+  created_at: new Date(s.createdAt).toISOString(),
+  last_used_at: new Date(s.lastUsedAt).toISOString(),
+  expires_at: new Date(s.expiresAt).toISOString(),
+  user_agent: s.userAgent,
+  ip: s.ip
+})
+
+/** Operators' routes (DESIGN §9); every action is logged with who did it. */
+export default async function adminRoutes (app: FastifyInstance): Promise<void> {
+  app.decorateRequest('adminActor', null)
+  app.addHook('preHandler', adminGuard(app))
+  const audit = (request: FastifyRequest, action: string, target: string, detail: object = {}) =>
+    request.log.info({ audit: { action, actor: request.adminActor, target, ...detail } }, 'admin action')
+
+  app.post<{ Body: RevokeTokenBody }>('/_gateway/admin/tokens/revoke', { schema: { body: RevokeTokenBody } }, async (request) => {
+    const { token, jti } = request.body
+    if ((token === undefined) === (jti === undefined)) throw new BadRequest('Send exactly one of token or jti.')
+    if (jti !== undefined) {
+      // A jti alone does not say when its token expires: keep the entry for the longest lifetime.
+      const { accessTokenTtlSeconds, clockToleranceSeconds } = app.config.tokens
+      await app.revocations.revoke('jti', jti, Date.now() + (accessTokenTtlSeconds + clockToleranceSeconds) * 1000)
+      audit(request, 'token.revoke', `jti:${jti}`)
+      return { revoked: true }
+    }
+    const revoked = await revokeToken(app, token!)
+    audit(request, 'token.revoke', 'token', { revoked })
+    return { revoked }
+  })
+
+  app.post<{ Params: UserParams }>('/_gateway/admin/users/:id/revoke', { schema: { params: UserParams } }, async (request) => {
+    const ended = await app.sessions.revokeUser(Number(request.params.id))
+    audit(request, 'user.revoke', `user:${request.params.id}`, { sessions: ended })
+    return { revoked_sessions: ended }
+  })
+
+  app.get<{ Params: UserParams }>('/_gateway/admin/users/:id/sessions', { schema: { params: UserParams } }, async (request) => {
+    const sessions = await app.sessions.list(Number(request.params.id))
+    audit(request, 'sessions.list', `user:${request.params.id}`)
+    return { sessions: sessions.map(view) }
+  })
+
+  app.delete<{ Params: SessionParams }>('/_gateway/admin/users/:id/sessions/:sid', { schema: { params: SessionParams } }, async (request, reply) => {
+    const uid = Number(request.params.id)
+    const exists = (await app.sessions.list(uid)).some((s) => s.sid === request.params.sid)
+    if (!exists) throw new SessionNotFound()
+    await app.sessions.revoke(uid, request.params.sid)
+    audit(request, 'session.revoke', `user:${uid}/session:${request.params.sid}`)
+    return reply.code(204).send()
+  })
+}

@@ -1,0 +1,120 @@
+import t from 'tap'
+import { Redis } from 'ioredis'
+import { REDIS_URL, buildTestApp, password, session, testRedisStore, throwawayUser, USERS } from '../helper.js'
+
+const refresh = (app: Awaited<ReturnType<typeof buildTestApp>>, token: string) =>
+  app.inject({ method: 'POST', url: '/wp-json/api/v1/token/refresh', payload: { refresh_token: token } })
+const me = (app: Awaited<ReturnType<typeof buildTestApp>>, access: string) =>
+  app.inject({ method: 'GET', url: '/wp-json/wp/v2/users/me', headers: { authorization: `Bearer ${access}` } })
+
+t.test('refresh rotates the pair; the old refresh token dies; tokens are stored only as hashes', async (t) => {
+  const store = await testRedisStore()
+  t.teardown(() => store.close())
+  const app = await buildTestApp(t, { tokens: { refreshTokenTtlSeconds: 3600 } }, { store })
+  const first = await session(app, 'editor', password('editor'))
+  t.match(first.refresh_token, /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/)
+  t.equal((first as unknown as { refresh_expires_in: number }).refresh_expires_in, 3600, 'lifetime from config')
+
+  const res = await refresh(app, first.refresh_token)
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['cache-control'], 'no-store')
+  const second = res.json()
+  t.not(second.refresh_token, first.refresh_token)
+  t.not(second.access_token, first.access_token)
+  t.equal(second.user.id, USERS.editor.id)
+  t.equal((await me(app, second.access_token)).json().id, USERS.editor.id, 'the new access token works')
+  t.equal((await me(app, first.access_token)).statusCode, 200, 'rotation alone does not end earlier access tokens')
+
+  // Nothing in Redis holds a refresh token in clear.
+  const redis = new Redis(REDIS_URL)
+  t.teardown(() => redis.disconnect())
+  const keys = await redis.keys('wpag-test:*')
+  const dump = (await Promise.all(keys.map(async (k) => (await redis.type(k)) === 'hash' ? JSON.stringify(await redis.hgetall(k)) : await redis.get(k)))).join('\n') + keys.join('\n')
+  for (const token of [first.refresh_token, second.refresh_token]) {
+    t.notOk(dump.includes(token.split('.')[1]!), 'the secret part of a refresh token is not stored')
+  }
+})
+
+t.test('a refresh token used twice ends its whole session', async (t) => {
+  const app = await buildTestApp(t)
+  const first = await session(app, 'author', password('author'))
+  const second = (await refresh(app, first.refresh_token)).json()
+  const reused = await refresh(app, first.refresh_token)
+  t.equal(reused.statusCode, 401)
+  t.equal(reused.json().code, 'GW_ERR_REFRESH_TOKEN_REUSED')
+  const after = await refresh(app, second.refresh_token)
+  t.equal(after.json().code, 'GW_ERR_REFRESH_TOKEN_INVALID', 'the current refresh token of the family is dead too')
+  for (const access of [first.access_token, second.access_token]) {
+    const res = await me(app, access)
+    t.equal(res.statusCode, 401)
+    t.equal(res.json().code, 'GW_ERR_TOKEN_REVOKED', 'and so are the access tokens of the family')
+  }
+  const other = await session(app, 'author', password('author'))
+  t.equal((await me(app, other.access_token)).statusCode, 200, 'another session of the same user lives on')
+})
+
+t.test('of two concurrent refreshes exactly one wins', async (t) => {
+  const app = await buildTestApp(t)
+  for (let round = 0; round < 5; round++) {
+    const pair = await session(app, 'contributor', password('contributor'))
+    const results = await Promise.all([refresh(app, pair.refresh_token), refresh(app, pair.refresh_token)])
+    t.same(results.map((r) => r.statusCode).sort(), [200, 401], `round ${round}`)
+  }
+})
+
+t.test('refresh re-reads the user from WordPress', async (t) => {
+  const app = await buildTestApp(t)
+  const user = await throwawayUser(t, app, 'author')
+  const pair = await session(app, user.login, user.password)
+  t.same(pair.user.roles, ['author'])
+  const admin = await session(app, 'admin', password('admin'))
+  const changed = await app.inject({ method: 'POST', url: `/wp-json/wp/v2/users/${user.id}`, headers: { authorization: `Bearer ${admin.access_token}` }, payload: { roles: ['editor'] } })
+  t.equal(changed.statusCode, 200)
+  const next = await refresh(app, pair.refresh_token)
+  t.equal(next.statusCode, 200)
+  t.same(next.json().user.roles, ['editor'], 'the new role is in the refreshed tokens')
+
+  const deleted = await app.inject({ method: 'DELETE', url: `/wp-json/wp/v2/users/${user.id}?force=true&reassign=1`, headers: { authorization: `Bearer ${admin.access_token}` } })
+  t.equal(deleted.statusCode, 200)
+  const gone = await refresh(app, next.json().refresh_token)
+  t.equal(gone.statusCode, 401)
+  t.equal(gone.json().code, 'GW_ERR_REFRESH_TOKEN_INVALID', 'a deleted user cannot refresh')
+})
+
+t.test('malformed and unknown refresh tokens', async (t) => {
+  const app = await buildTestApp(t)
+  for (const token of ['x', 'a'.repeat(22) + '.' + 'b'.repeat(43), '../../etc', 'a'.repeat(200)]) {
+    const res = await refresh(app, token)
+    t.equal(res.statusCode, 401, token)
+    t.equal(res.json().code, 'GW_ERR_REFRESH_TOKEN_INVALID')
+  }
+  t.equal((await app.inject({ method: 'POST', url: '/wp-json/api/v1/token/refresh', payload: {} })).json().code, 'GW_ERR_BAD_REQUEST')
+})
+
+t.test('revoke (RFC 7009) and logout', async (t) => {
+  const app = await buildTestApp(t)
+  const revoke = (payload: object, headers: Record<string, string> = {}) => app.inject({ method: 'POST', url: '/wp-json/api/v1/token/revoke', payload, headers })
+
+  const a = await session(app, 'editor', password('editor'))
+  t.equal((await revoke({ token: a.access_token })).statusCode, 200)
+  t.equal((await me(app, a.access_token)).json().code, 'GW_ERR_TOKEN_REVOKED', 'a revoked access token is refused')
+  t.equal((await refresh(app, a.refresh_token)).statusCode, 401, 'and its session is over')
+
+  const b = await session(app, 'editor', password('editor'))
+  const form = await app.inject({ method: 'POST', url: '/wp-json/api/v1/token/revoke', payload: `token=${b.refresh_token}&token_type_hint=refresh_token`, headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  t.equal(form.statusCode, 200)
+  t.equal((await refresh(app, b.refresh_token)).statusCode, 401, 'a revoked refresh token is refused')
+  t.equal((await me(app, b.access_token)).json().code, 'GW_ERR_TOKEN_REVOKED', 'its access tokens too')
+
+  for (const token of ['unknown', 'a.b.c', 'x'.repeat(22) + '.' + 'y'.repeat(43)]) {
+    const res = await revoke({ token })
+    t.equal(res.statusCode, 200, 'unknown tokens get 200 as well')
+    t.same(res.json(), {})
+  }
+
+  const c = await session(app, 'editor', password('editor'))
+  t.equal((await revoke({}, { authorization: `Bearer ${c.access_token}` })).statusCode, 200, 'logout with the bearer token')
+  t.equal((await me(app, c.access_token)).json().code, 'GW_ERR_TOKEN_REVOKED')
+  t.equal((await refresh(app, c.refresh_token)).statusCode, 401)
+  t.equal((await revoke({})).json().code, 'GW_ERR_TOKEN_MISSING', 'logout needs a token')
+})
