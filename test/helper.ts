@@ -129,7 +129,7 @@ export async function startUpstream (t: Teardown, answer: { status?: number, del
  * A Redis server of the test's own on a free port, so a test can stop and
  * restart it (fail-closed and recovery tests) without touching the shared one.
  */
-export async function startRedis (t: Teardown): Promise<{ url: string, stop: () => Promise<void>, start: () => Promise<void> }> {
+export async function startRedis (t: Teardown): Promise<{ url: string, stop: () => Promise<void>, start: () => Promise<void>, pause: () => void, resume: () => void }> {
   const { createServer: createNetServer } = await import('node:net')
   const port = await new Promise<number>((resolve) => {
     const probe = createNetServer().listen(0, '127.0.0.1', () => {
@@ -158,7 +158,10 @@ export async function startRedis (t: Teardown): Promise<{ url: string, stop: () 
   }
   await start()
   t.teardown(stop)
-  return { url: `redis://127.0.0.1:${port}`, stop, start }
+  // SIGSTOP: connections stay open but nothing answers, like a Redis that hangs.
+  const pause = () => { child?.kill('SIGSTOP') }
+  const resume = () => { child?.kill('SIGCONT') }
+  return { url: `redis://127.0.0.1:${port}`, stop, start, pause, resume }
 }
 
 /** The real server process (src/server.ts), for tests of what only a process shows. */

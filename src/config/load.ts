@@ -49,7 +49,11 @@ function readConfigFile (env: NodeJS.ProcessEnv, problems: string[]): unknown {
 }
 
 function validateFile (raw: unknown, problems: string[]): FileConfig | undefined {
-  const withDefaults = Value.Default(FileConfig, structuredClone(raw))
+  // A section left empty in YAML (`admin:` with only comments under it) reads as null: treat it as absent.
+  const cleaned = raw !== null && typeof raw === 'object' && !Array.isArray(raw)
+    ? Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== null))
+    : raw
+  const withDefaults = Value.Default(FileConfig, structuredClone(cleaned))
   const before = problems.length
   for (const e of Value.Errors(FileConfig, withDefaults)) {
     const key = e.path === '' ? '(top level)' : e.path.slice(1).replaceAll('/', '.')

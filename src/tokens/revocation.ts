@@ -38,8 +38,13 @@ export class Revocations {
         this.#synced = false
       } else void this.resync()
     })
-    // A missed 'up' (Redis back while a resync failed) is caught by the timer.
-    this.#timer = setInterval(() => { if (!this.#synced) void this.resync(); else this.#prune() }, RESYNC_INTERVAL_MS)
+    // The timer reloads the list now and then even while synced: it catches a
+    // missed 'up', and a revocation whose write reached Redis but whose
+    // publish did not (the revoker then got a 503, but the entry stands).
+    this.#timer = setInterval(() => {
+      this.#prune()
+      void this.resync()
+    }, RESYNC_INTERVAL_MS)
     this.#timer.unref()
     await this.resync()
   }

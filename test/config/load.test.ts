@@ -48,6 +48,9 @@ t.test('weak or reused secrets stop the start', async (t) => {
   t.match(problems(() => loadConfig({ env: testEnv({ JWT_SECRET: same, BRIDGE_SECRET: same }), file: {} })), [/BRIDGE_SECRET and JWT_SECRET are the same/])
   t.match(problems(() => loadConfig({ env: testEnv({ WORDPRESS_URL: 'ftp://wp' }), file: {} })), [/WORDPRESS_URL: "ftp:\/\/wp" is not an http\(s\) URL/])
   t.match(problems(() => loadConfig({ env: testEnv({ REDIS_URL: 'localhost:6379' }), file: {} })), [/REDIS_URL: must start with redis:\/\//])
+  t.match(problems(() => loadConfig({ env: testEnv({ JWT_PREVIOUS_SECRETS: 'old-secret-that-is-long-enough-0123456789,short' }), file: {} })), [/^JWT_PREVIOUS_SECRETS\[1\]: only 5 bytes/])
+  t.match(problems(() => loadConfig({ env: testEnv({ JWT_PREVIOUS_PUBLIC_KEY_FILES: '/nonexistent.pem' }), file: {} })), [/^JWT_PREVIOUS_PUBLIC_KEY_FILES: cannot read \/nonexistent\.pem/])
+  t.match(problems(() => loadConfig({ env: testEnv(), file: { admin: { apiTokenHash: 'plain-text-token' } } })), [/^config admin\.apiTokenHash: /])
 })
 
 t.test('RS256 needs a readable RSA key of at least 2048 bits', async (t) => {
