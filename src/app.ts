@@ -11,6 +11,8 @@ import eventRoutes from './routes/events.js'
 import adminRoutes from './routes/admin.js'
 import forward from './pipeline/forward.js'
 import { createGate } from './pipeline/gate.js'
+import { WordPressCookieAuthenticator } from './pipeline/authenticate/wp-cookie.js'
+import cors from './cors.js'
 import { clientErrorHandler } from './client-errors.js'
 
 export interface BuildOptions {
@@ -42,6 +44,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
 
   await app.register(services, { config, store: opts.store })
   await app.register(errorHandler)
+  // Before any route: preflights are answered here, without credentials.
+  await app.register(cors, config.cors)
 
   await app.register(healthRoutes)
   await app.register(wellKnownRoutes)
@@ -57,7 +61,14 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
     timeoutMs: config.upstream.timeoutMs,
     connections: config.upstream.connections,
     bodyLimit: config.server.bodyLimit,
-    preHandler: createGate(app.policy, app.authentication, config.server.bodyLimit)
+    policy: app.policy,
+    preHandler: createGate({
+      policy: app.policy,
+      auth: app.authentication,
+      cookies: config.site.cookieAuth ? new WordPressCookieAuthenticator(app.bridge) : null,
+      site: config.site,
+      bodyLimit: config.server.bodyLimit
+    })
   })
   return app
 }

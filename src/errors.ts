@@ -13,6 +13,12 @@ export const RouteAmbiguous = clientError('GW_ERR_ROUTE_AMBIGUOUS', 'The request
 export const MethodUnsupported = clientError('GW_ERR_METHOD_UNSUPPORTED', 'The HTTP method is not supported.', 405)
 export const RouteNotFound = clientError('GW_ERR_ROUTE_NOT_FOUND', 'No route was found matching the URL and request method.', 404)
 export const RouteDisabled = clientError('GW_ERR_ROUTE_DISABLED', 'This route is disabled.', 403)
+export const RoleForbidden = clientError('GW_ERR_ROLE_FORBIDDEN', 'Your role does not allow this route.', 403)
+export const InsufficientScope = clientError('GW_ERR_INSUFFICIENT_SCOPE', 'The token lacks a scope this route needs.', 403)
+export const JsonpDisabled = clientError('GW_ERR_JSONP_DISABLED', 'JSONP is not served through the gateway.', 400)
+export const BatchForbidden = clientError('GW_ERR_BATCH_FORBIDDEN', 'Batch request %s is not allowed: %s', 403)
+export const AuthHeaderNotAllowed = clientError('GW_ERR_AUTH_HEADER_NOT_ALLOWED', 'Credentials go in the %s header.', 400)
+export const CookieInvalid = clientError('GW_ERR_COOKIE_INVALID', 'The login cookie or nonce is not valid.', 403)
 
 export const AuthHeaderDuplicate = clientError('GW_ERR_AUTH_HEADER_DUPLICATE', 'More than one credential header was sent.', 400)
 export const AuthSchemeUnsupported = clientError('GW_ERR_AUTH_SCHEME_UNSUPPORTED', 'The authorization scheme is not supported.', 401)

@@ -62,8 +62,8 @@ async function services (app: FastifyInstance, { config, store }: ServicesOption
   app.decorate('accessTokens', accessTokens)
   app.decorate('assertions', assertions)
   app.decorate('bridge', new BridgeClient(config.env.wordpressUrl, assertions, config.upstream.timeoutMs))
-  app.decorate('authentication', new AuthenticationChain([new BearerJwtAuthenticator(accessTokens, revocations)]))
-  app.decorate('policy', new Policy(config.policy.rules, config.policy.default))
+  app.decorate('authentication', new AuthenticationChain([new BearerJwtAuthenticator(accessTokens, revocations)], config.auth.header))
+  app.decorate('policy', new Policy(config.policy))
 
   app.addHook('onClose', async () => {
     await revocations.stop()

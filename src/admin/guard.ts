@@ -23,7 +23,8 @@ export function adminGuard (app: FastifyInstance) {
   const verified = new Set<string>()
 
   return async function guard (request: FastifyRequest): Promise<void> {
-    const credentials = readCredentials(request.raw, 'authorization')
+    const header = app.authentication.header
+    const credentials = readCredentials(request.raw, header, header !== 'authorization')
     if (credentials?.scheme === 'bearer' && credentials.value.startsWith(ADMIN_TOKEN_PREFIX)) {
       const digest = createHash('sha256').update(credentials.value).digest('base64url')
       if (hash === undefined) throw new Forbidden()

@@ -17,6 +17,8 @@ export interface AssertionFacts {
   /** Effective HTTP method and canonical REST route the gateway authorised. */
   mth: string
   rte: string
+  /** With `_embed`: the caller's GET rules, which the bridge holds embedded sub-requests to. */
+  emb?: { r: Array<[string, 0 | 1]>, d: 0 | 1 }
 }
 
 const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')
@@ -37,7 +39,8 @@ export class AssertionSigner {
       ...(facts.sub === undefined ? {} : { sub: facts.sub }),
       via: facts.via,
       mth: facts.mth,
-      rte: facts.rte
+      rte: facts.rte,
+      ...(facts.emb === undefined ? {} : { emb: facts.emb })
     }
     const input = HEADER + '.' + Buffer.from(JSON.stringify(claims)).toString('base64url')
     return input + '.' + createHmac('sha256', this.#secret).update(input).digest('base64url')

@@ -41,6 +41,14 @@ export class BridgeClient {
     throw new UpstreamUnavailable()
   }
 
+  /** The user a WordPress login cookie and REST nonce belong to; null when either is not valid. */
+  async checkCookie (cookie: string, nonce: string): Promise<WordPressUser | null> {
+    const { status, body } = await this.#call('POST', '/cookie', { cookie, nonce })
+    if (status === 200) return parseUser(body)
+    if (status === 401) return null
+    throw new UpstreamUnavailable()
+  }
+
   async getUser (id: number): Promise<WordPressUser | null> {
     const { status, body } = await this.#call('GET', `/users/${id}`)
     if (status === 200) return parseUser(body)

@@ -61,7 +61,25 @@ function validateFile (raw: unknown, problems: string[]): FileConfig | undefined
     const extra = e.message === 'Unexpected property' && known.length > 0 ? ` (known keys: ${known.join(', ')})` : ''
     problems.push(`config ${key}: ${describe(e.schema as Parameters<typeof describe>[0], e.message)}${extra}`)
   }
-  return problems.length === before ? withDefaults as FileConfig : undefined
+  if (problems.length > before) return undefined
+  const file = withDefaults as FileConfig
+  checkMeaning(file, problems)
+  return problems.length === before ? file : undefined
+}
+
+/** What the schema cannot say: combinations that make no sense, each named. */
+function checkMeaning (file: FileConfig, problems: string[]): void {
+  file.policy.rules.forEach((rule, i) => {
+    const conditions = (['roles', 'notRoles', 'scopes'] as const).filter((k) => rule[k] !== undefined)
+    if (conditions.length > 0 && rule.access !== 'authenticated') {
+      problems.push(`config policy.rules.${i} (${rule.route}): ${conditions.join(', ')} only apply to access: authenticated`)
+    }
+    const overlap = rule.roles?.filter((r) => rule.notRoles?.includes(r)) ?? []
+    if (overlap.length > 0) problems.push(`config policy.rules.${i} (${rule.route}): ${overlap.join(', ')} is both in roles and notRoles`)
+  })
+  if (file.cors.credentials && file.cors.origins.includes('*')) {
+    problems.push('config cors.credentials: browsers refuse credentials with origin *; list the origins instead')
+  }
 }
 
 /** TypeBox says "Expected union value"; an operator needs the allowed values. */

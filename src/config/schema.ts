@@ -12,13 +12,20 @@ export type Access = Static<typeof Access>
 
 export const Method = Type.Union(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((m) => Type.Literal(m)))
 
+const Names = Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_:.-]+$' }), { minItems: 1, uniqueItems: true })
+
 export const Rule = Type.Object({
   // `/wp/v2/posts` matches that route only; a trailing `*` matches by prefix
   // (`/wp/v2/posts*` also covers `/wp/v2/posts/12`). Case-insensitive, like
   // WordPress's own route matching (class-wp-rest-server.php, match_request_to_handler).
-  route: Type.String({ pattern: '^/[^\\s?#]*$' }),
+  route: Type.String({ pattern: '^/[^\\s?#*]*\\*?$' }),
   methods: Type.Optional(Type.Array(Method, { minItems: 1, uniqueItems: true })),
-  access: Access
+  access: Access,
+  // With access: authenticated only. roles: the caller needs one of them;
+  // notRoles: none of them; scopes: every one (tokens that carry scopes).
+  roles: Type.Optional(Names),
+  notRoles: Type.Optional(Names),
+  scopes: Type.Optional(Names)
 }, { additionalProperties: false })
 export type Rule = Static<typeof Rule>
 
@@ -48,9 +55,35 @@ export const FileConfig = Type.Object({
     // WordPress administrators with a gateway token may call /_gateway/admin/.
     apiTokenHash: Type.Optional(Type.String({ pattern: '^\\$argon2id\\$' }))
   }, { additionalProperties: false, default: {} }),
+  auth: Type.Object({
+    // The header that carries credentials. Another name than Authorization
+    // makes Authorization itself refused for credentials.
+    header: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$', default: 'Authorization' })
+  }, { additionalProperties: false, default: {} }),
   policy: Type.Object({
+    // Ready-made rule sets: custom (only rules + default), protect-all,
+    // protect-core (only /wp/v2), disable-rest. Operator rules come first.
+    mode: Type.Union([Type.Literal('custom'), Type.Literal('protect-all'), Type.Literal('protect-core'), Type.Literal('disable-rest')], { default: 'custom' }),
+    // The discovery index (GET /wp-json/): open (public) or closed (login required); unset: the rules decide.
+    index: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
     default: Type.Union([Access], { default: 'authenticated' }),
     rules: Type.Array(Rule, { default: [] })
+  }, { additionalProperties: false, default: {} }),
+  cors: Type.Object({
+    // Exact origins (`https://app.example.com`) or ["*"]; empty: no cross-origin access.
+    origins: Type.Array(Type.String({ pattern: '^(\\*|https?://[^/\\s]+)$' }), { default: [] }),
+    methods: Type.Array(Method, { default: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] }),
+    headers: Type.Array(Type.String({ pattern: '^[A-Za-z0-9-]+$' }), { default: ['Authorization', 'Content-Type', 'X-WP-Nonce', 'X-HTTP-Method-Override'] }),
+    exposeHeaders: Type.Array(Type.String({ pattern: '^[A-Za-z0-9-]+$' }), { default: ['X-WP-Total', 'X-WP-TotalPages', 'Link'] }),
+    credentials: Type.Boolean({ default: false }),
+    maxAgeSeconds: Type.Integer({ minimum: 0, maximum: 86_400, default: 600 })
+  }, { additionalProperties: false, default: {} }),
+  site: Type.Object({
+    // Non-REST paths: XML-RPC (a second, older API with its own logins) and wp-login.php.
+    xmlrpc: Type.Union([Type.Literal('block'), Type.Literal('pass')], { default: 'block' }),
+    login: Type.Union([Type.Literal('block'), Type.Literal('pass')], { default: 'pass' }),
+    // REST calls of wp-admin and the block editor (login cookie + X-WP-Nonce), checked through the bridge.
+    cookieAuth: Type.Boolean({ default: true })
   }, { additionalProperties: false, default: {} })
 }, { additionalProperties: false })
 export type FileConfig = Static<typeof FileConfig>

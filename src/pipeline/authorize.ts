@@ -1,9 +1,14 @@
-import type { Access } from '../config/schema.js'
-import { RouteDisabled, TokenMissing } from '../errors.js'
+import { InsufficientScope, RoleForbidden, RouteDisabled, TokenMissing } from '../errors.js'
 import type { Identity } from './authenticate/index.js'
+import { refusal, type Decision } from './policy.js'
 
 /** Stage 4 (DESIGN §2): the policy's answer held against who the caller is. */
-export function authorize (access: Access, identity: Identity | null): void {
-  if (access === 'deny') throw new RouteDisabled()
-  if (access === 'authenticated' && identity === null) throw new TokenMissing()
+export function authorize (decision: Decision, identity: Identity | null): void {
+  switch (refusal(decision, identity)) {
+    case null: return
+    case 'deny': throw new RouteDisabled()
+    case 'login': throw new TokenMissing()
+    case 'role': throw new RoleForbidden()
+    case 'scope': throw new InsufficientScope()
+  }
 }

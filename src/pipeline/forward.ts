@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import fp from 'fastify-plugin'
 import proxy from '@fastify/http-proxy'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Http2ServerRequest, IncomingHttpHeaders as Http2Headers } from 'node:http2'
@@ -9,6 +8,7 @@ import { BodyTooLarge, UpstreamUnavailable } from '../errors.js'
 import { limitStream } from './body-limit.js'
 import { METHODS } from './resolve.js'
 import type { GatePreHandler } from './gate.js'
+import type { Policy } from './policy.js'
 
 export interface ForwardOptions {
   upstream: URL
@@ -18,6 +18,7 @@ export interface ForwardOptions {
   timeoutMs: number
   connections: number
   bodyLimit: number
+  policy: Policy
   preHandler: GatePreHandler
 }
 
@@ -29,7 +30,13 @@ type IncomingMessageLike = import('node:http').IncomingMessage | Http2ServerRequ
  * add the assertion, stream to WordPress and back, over kept-alive
  * connections.
  */
-async function forward (app: FastifyInstance, opts: ForwardOptions): Promise<void> {
+export default async function forward (app: FastifyInstance, opts: ForwardOptions): Promise<void> {
+  // Bodies stream through untouched, except form bodies: PHP reads
+  // `rest_route` from them (resolve stage), so they are buffered, up to the limit.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser(['application/x-www-form-urlencoded', 'multipart/form-data'], { parseAs: 'buffer', bodyLimit: opts.bodyLimit }, (_request, body, done) => { done(null, body) })
+  app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
+
   const { signer, authHeader } = opts
   const credentials = new Set(['authorization', 'proxy-authorization', authHeader])
 
@@ -52,7 +59,8 @@ async function forward (app: FastifyInstance, opts: ForwardOptions): Promise<voi
         sub: ctx.identity?.userId,
         via: ctx.identity?.via ?? 'none',
         mth: ctx.resolved.method,
-        rte: ctx.resolved.route
+        rte: ctx.resolved.route,
+        ...(ctx.resolved.embed ? { emb: opts.policy.embedView(ctx.identity) } : {})
       })
     }
     // WordPress builds links and canonical redirects from the Host it sees; the
@@ -69,6 +77,7 @@ async function forward (app: FastifyInstance, opts: ForwardOptions): Promise<voi
     prefix: '/',
     httpMethods: [...METHODS],
     preHandler: opts.preHandler,
+    proxyPayloads: false,
     undici: {
       connections: opts.connections,
       pipelining: 1,
@@ -88,6 +97,12 @@ async function forward (app: FastifyInstance, opts: ForwardOptions): Promise<voi
     },
     replyOptions: {
       rewriteRequestHeaders,
+      // WordPress answers every origin with credentials allowed
+      // (rest_send_cors_headers); cross-origin access is the gateway's call.
+      rewriteHeaders: (headers) => {
+        for (const name of Object.keys(headers)) if (name.startsWith('access-control-')) delete headers[name]
+        return headers
+      },
       onError: (reply, { error }) => {
         if (error instanceof BodyTooLarge || (error as { cause?: unknown }).cause instanceof BodyTooLarge) {
           void reply.send(new BodyTooLarge())
@@ -99,5 +114,3 @@ async function forward (app: FastifyInstance, opts: ForwardOptions): Promise<voi
     }
   })
 }
-
-export default fp(forward, { name: 'forward' })

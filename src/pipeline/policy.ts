@@ -1,36 +1,85 @@
-import type { Access, Rule } from '../config/schema.js'
+import type { Access, FileConfig, Rule } from '../config/schema.js'
+import type { Identity } from './authenticate/identity.js'
 
 // Stage 2 (DESIGN §2): rules are data; the first rule matching (route,
-// method) decides, the default covers the rest.
+// method) decides, the default covers the rest. The operator's rules come
+// first, then those of the chosen mode.
 
-interface CompiledRule {
+export interface Decision {
+  access: Access
+  roles?: readonly string[] | undefined
+  notRoles?: readonly string[] | undefined
+  scopes?: readonly string[] | undefined
+}
+
+interface CompiledRule extends Decision {
   route: string
   prefix: boolean
   methods: ReadonlySet<string> | null
-  access: Access
+}
+
+type PolicyConfig = FileConfig['policy']
+
+/** The rules each ready-made mode adds after the operator's, and the default it implies. */
+function seed (policy: PolicyConfig): { rules: Rule[], fallback: Access } {
+  const index: Rule[] = policy.index === undefined ? [] : [{ route: '/', methods: ['GET'], access: policy.index === 'open' ? 'public' : 'authenticated' }]
+  switch (policy.mode) {
+    case 'protect-all': return { rules: index, fallback: 'authenticated' }
+    case 'protect-core': return { rules: [...index, { route: '/wp/v2*', access: 'authenticated' }], fallback: 'public' }
+    case 'disable-rest': return { rules: [], fallback: 'deny' }
+    case 'custom': return { rules: index, fallback: policy.default }
+  }
 }
 
 export class Policy {
   readonly #rules: CompiledRule[]
-  readonly #default: Access
+  readonly #default: Decision
 
-  constructor (rules: readonly Rule[], fallback: Access) {
-    this.#default = fallback
-    this.#rules = rules.map((r) => {
+  constructor (policy: PolicyConfig) {
+    const { rules, fallback } = seed(policy)
+    this.#default = { access: fallback }
+    this.#rules = [...policy.rules, ...rules].map((r) => {
       const prefix = r.route.endsWith('*')
       const route = (prefix ? r.route.slice(0, -1) : r.route.replace(/\/+$/, '') || '/').toLowerCase()
-      return { route, prefix, methods: r.methods ? new Set(r.methods) : null, access: r.access }
+      return { route, prefix, methods: r.methods ? new Set(r.methods) : null, access: r.access, roles: r.roles, notRoles: r.notRoles, scopes: r.scopes }
     })
   }
 
   /** `route` is canonical (resolve stage): lower-case, no trailing slash. */
-  decide (route: string, method: string): Access {
+  decide (route: string, method: string): Decision {
     // WordPress serves HEAD with the GET handler (class-wp-rest-server.php, match_request_to_handler).
     const m = method === 'HEAD' ? 'GET' : method
     for (const r of this.#rules) {
       if (r.methods !== null && !r.methods.has(m) && !r.methods.has(method)) continue
-      if (r.prefix ? route.startsWith(r.route) : route === r.route) return r.access
+      if (r.prefix ? route.startsWith(r.route) : route === r.route) return r
     }
     return this.#default
   }
+
+  /**
+   * The GET rules as they apply to this caller, for the bridge to hold
+   * `_embed` sub-requests to (claim `emb`): WordPress fetches embedded
+   * resources internally, past the gateway, as the same user.
+   */
+  embedView (identity: Identity | null): { r: Array<[string, 0 | 1]>, d: 0 | 1 } {
+    const r: Array<[string, 0 | 1]> = [['/gateway-bridge*', 0]]
+    for (const rule of this.#rules) {
+      if (rule.methods !== null && !rule.methods.has('GET')) continue
+      r.push([rule.prefix ? rule.route + '*' : rule.route, allows(rule, identity) ? 1 : 0])
+    }
+    return { r, d: allows(this.#default, identity) ? 1 : 0 }
+  }
 }
+
+/** Why a decision refuses this caller, or null when it allows them. */
+export function refusal (decision: Decision, identity: Identity | null): 'deny' | 'login' | 'role' | 'scope' | null {
+  if (decision.access === 'deny') return 'deny'
+  if (decision.access === 'public') return null
+  if (identity === null) return 'login'
+  if (decision.roles !== undefined && !decision.roles.some((r) => identity.roles.includes(r))) return 'role'
+  if (decision.notRoles?.some((r) => identity.roles.includes(r)) === true) return 'role'
+  if (decision.scopes !== undefined && !decision.scopes.every((s) => identity.scopes?.includes(s) === true)) return 'scope'
+  return null
+}
+
+const allows = (decision: Decision, identity: Identity | null) => refusal(decision, identity) === null

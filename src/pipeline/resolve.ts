@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { MethodUnsupported, RouteAmbiguous } from '../errors.js'
-import { phpUrlDecode, readPhpParams } from './php-query.js'
+import { JsonpDisabled, MethodUnsupported, RouteAmbiguous } from '../errors.js'
+import { phpUrlDecode, readPhpParams, type PhpParam } from './php-query.js'
+import { isFormBody, readBodyParams } from './php-body.js'
 
 // Stage 1 (DESIGN §2): work out what WordPress will do with a request, from
 // exactly the URL that will be forwarded, and refuse whatever cannot be
@@ -8,19 +9,22 @@ import { phpUrlDecode, readPhpParams } from './php-query.js'
 
 export type Resolved =
   /** A WordPress REST request: canonical (lower-case, untrailingslashed) route and effective method. */
-  | { kind: 'rest', route: string, method: string } & Upstream
+  | { kind: 'rest', route: string, method: string, embed: boolean } & Upstream
   /** One of the gateway's own endpoints reached through an alias it does not serve. */
-  | { kind: 'gateway', route: string, method: string } & Upstream
+  | { kind: 'gateway', route: string, method: string, embed: boolean } & Upstream
   /** The bridge's internal namespace: never reachable by clients. */
-  | { kind: 'internal', route: string, method: string } & Upstream
+  | { kind: 'internal', route: string, method: string, embed: boolean } & Upstream
   /** Anything that is not the REST API: the site, wp-admin, wp-login.php, xmlrpc.php. */
-  | { kind: 'site', route: null, method: string } & Upstream
+  | { kind: 'site', route: null, method: string, page: SitePage } & Upstream
+
+export type SitePage = 'xmlrpc' | 'login' | 'other'
 
 /** Exactly what is forwarded: the normalised path and the query as the client sent it. */
 export interface Upstream { path: string, query: string }
 
 export const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
-const PARAMS = new Set(['rest_route', '_method'])
+const PARAMS = new Set(['rest_route', '_method', '_jsonp', '_embed'])
+const BODY_PARAMS = new Set(['rest_route'])
 // WordPress's rewrite rules `^wp-json/?$` and `^wp-json/(.*)?` (rest_api_register_rewrites),
 // with or without the front controller in front (PATH_INFO). Matched without
 // regard to case: stricter than WordPress, never looser.
@@ -29,7 +33,7 @@ const GATEWAY_NAMESPACE = /^\/api\/v1(?:\/|$)/
 const INTERNAL_NAMESPACE = /^\/gateway-bridge(?:\/|$)/
 const BASE = 'http://gateway.invalid'
 
-export function resolve (httpMethod: string, rawUrl: string, headers: IncomingHttpHeaders): Resolved {
+export function resolve (httpMethod: string, rawUrl: string, headers: IncomingHttpHeaders, body?: unknown): Resolved {
   if (!METHODS.has(httpMethod)) throw new MethodUnsupported()
   const q = rawUrl.indexOf('?')
   const rawPath = q === -1 ? rawUrl : rawUrl.slice(0, q)
@@ -53,20 +57,46 @@ export function resolve (httpMethod: string, rawUrl: string, headers: IncomingHt
   const params = readPhpParams(rawQuery, PARAMS)
   const restRoute = params.get('rest_route')
   const override = params.get('_method')
-  if (restRoute?.array === true || override?.array === true) throw new RouteAmbiguous('rest_route and _method must be plain values')
+  if (override?.array === true) throw new RouteAmbiguous('_method must be a plain value')
+
+  // $_POST's rest_route counts for POST requests only; where GET and POST both
+  // carry one and they differ, WordPress dies with "A variable mismatch"; here
+  // that, and any other disagreement, is refused.
+  const contentType = headers['content-type']
+  const bodyRoute = httpMethod === 'POST' && Buffer.isBuffer(body) && isFormBody(contentType)
+    ? readBodyParams(contentType!, body, BODY_PARAMS).get('rest_route')
+    : undefined
 
   let route = pathRoute
-  if (restRoute !== undefined) {
-    // A query rest_route beats the permalink in WordPress; two that disagree are refused, not guessed.
-    const queryRoute = restRoute.value === '' ? '' : canonicalRoute(restRoute.value)
-    if (pathRoute !== null && queryRoute !== pathRoute) throw new RouteAmbiguous('the path and rest_route name different routes')
-    if (queryRoute !== '') route = queryRoute
+  for (const param of [restRoute, bodyRoute]) {
+    const given = routeParam(param)
+    if (given === undefined) continue
+    // A rest_route beats the permalink in WordPress; two that disagree are refused, not guessed.
+    if (pathRoute !== null && given !== pathRoute) throw new RouteAmbiguous('the path and rest_route name different routes')
+    if (route !== null && route !== pathRoute && given !== route) throw new RouteAmbiguous('the query and the body name different routes')
+    if (given !== '') route = given
   }
-  if (route === null) return { kind: 'site', route: null, method: httpMethod, path, query: rawQuery }
+  if (route === null) return { kind: 'site', route: null, method: httpMethod, page: sitePage(decoded), path, query: rawQuery }
 
+  // JSONP answers any page that includes the script, with the caller's cookies (class-wp-rest-server.php, serve_request).
+  if (params.has('_jsonp')) throw new JsonpDisabled()
   const method = effectiveMethod(httpMethod, override?.value, headers['x-http-method-override'])
   const kind = GATEWAY_NAMESPACE.test(route) ? 'gateway' : INTERNAL_NAMESPACE.test(route) ? 'internal' : 'rest'
-  return { kind, route, method, path, query: rawQuery }
+  return { kind, route, method, embed: params.has('_embed'), path, query: rawQuery }
+}
+
+function routeParam (param: PhpParam | undefined): string | undefined {
+  if (param === undefined) return undefined
+  if (param.array) throw new RouteAmbiguous('rest_route must be a plain value')
+  return param.value === '' ? '' : canonicalRoute(param.value)
+}
+
+/** The two non-REST entry points with logins of their own; matched on the decoded path, as the web server reads it. */
+function sitePage (decodedPath: string): SitePage {
+  const p = decodedPath.toLowerCase()
+  if (/^\/xmlrpc\.php(?:\/|$)/.test(p)) return 'xmlrpc'
+  if (/^\/wp-login\.php(?:\/|$)/.test(p)) return 'login'
+  return 'other'
 }
 
 /** WordPress honours `?_method=` first, then X-HTTP-Method-Override (class-wp-rest-server.php, serve_request). */

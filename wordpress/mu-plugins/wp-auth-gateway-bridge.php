@@ -21,8 +21,12 @@
  *   - answers 401 to REST requests with an invalid assertion (or none, when
  *     required), and 403 when WordPress is about to dispatch a different route
  *     or method than the gateway authorised (`rte`/`mth`);
- *   - registers /wp-json/gateway-bridge/v1/{authenticate,users/<id>} for the
- *     gateway itself (assertion `via` = "gateway");
+ *   - applies the gateway's route rules for embedded sub-requests (`_embed`),
+ *     sent as the optional `emb` claim, to every internal dispatch;
+ *   - leaves cookie-authenticated requests (`via` = "cookie") to WordPress's own
+ *     nonce check, and refuses them when WordPress did not see the login cookie;
+ *   - registers /wp-json/gateway-bridge/v1/{authenticate,users/<id>,cookie} for
+ *     the gateway itself (assertion `via` = "gateway");
  *   - tells the gateway at once (POST <WP_AUTH_GATEWAY_URL>/_gateway/events,
  *     signed the same way) when a user's password or roles change, the user is
  *     deleted or logs out, so that it can revoke that user's tokens.
@@ -43,6 +47,9 @@ const WPAG_MIN_SECRET_LEN = 32; // Bytes.
 const WPAG_NAMESPACE      = 'gateway-bridge/v1';
 const WPAG_EVENTS_ROUTE   = '/_gateway/events';
 const WPAG_EVENT_TIMEOUT  = 2;  // Seconds; events block the WordPress request that caused them.
+const WPAG_EMB_MAX_RULES  = 200;  // Rules in the `emb` claim.
+const WPAG_MAX_COOKIE_LEN = 8192; // Bytes of a Cookie header sent to /cookie.
+const WPAG_MAX_NONCE_LEN  = 64;   // Bytes of an X-WP-Nonce sent to /cookie.
 // User meta: a keyed fingerprint of the last password hash seen (see wpag_password_fingerprint()).
 const WPAG_FINGERPRINT_META = 'wpag_password_fingerprint';
 
@@ -181,10 +188,62 @@ function wpag_verify_assertion( $token, $secret, $now ) {
 	}
 
 	$claims = json_decode( $payload_json, true );
-	if ( ! is_array( $claims ) ) {
+	if ( ! is_array( $claims ) || ! wpag_claims_valid( $claims, $now ) ) {
 		return null;
 	}
-	return wpag_claims_valid( $claims, $now ) ? $claims : null;
+	if ( array_key_exists( 'emb', $claims ) ) {
+		// Decoded again without `assoc`: only then do a JSON object and a JSON
+		// list stay apart ({} and [] both become array() otherwise).
+		$payload = json_decode( $payload_json );
+		$emb = is_object( $payload ) && property_exists( $payload, 'emb' ) ? wpag_parse_emb( $payload->emb ) : null;
+		if ( null === $emb ) {
+			return null; // A malformed policy makes the whole assertion invalid.
+		}
+		$claims['emb'] = $emb;
+	}
+	return $claims;
+}
+
+/**
+ * Validates the `emb` claim – the gateway's rules for embedded sub-requests:
+ * {"r": [[pattern, allow], ...], "d": default}, patterns starting with "/",
+ * allow and default 0 or 1, at most WPAG_EMB_MAX_RULES rules, no other keys.
+ *
+ * @param mixed $emb The claim, decoded with objects as stdClass.
+ * @return array|null array( 'r' => array( array( pattern, bool ), ... ), 'd' => bool ), or null when malformed.
+ */
+function wpag_parse_emb( $emb ) {
+	if ( ! $emb instanceof stdClass ) {
+		return null;
+	}
+	$keys = array_keys( get_object_vars( $emb ) );
+	sort( $keys );
+	if ( array( 'd', 'r' ) !== $keys || ! is_array( $emb->r ) || count( $emb->r ) > WPAG_EMB_MAX_RULES
+		|| ! wpag_is_bit( $emb->d ) ) {
+		return null;
+	}
+	$rules = array();
+	foreach ( $emb->r as $rule ) {
+		if ( ! is_array( $rule ) || 2 !== count( $rule )
+			|| ! is_string( $rule[0] ) || 0 !== strpos( $rule[0], '/' ) || ! wpag_is_bit( $rule[1] ) ) {
+			return null;
+		}
+		$rules[] = array( strtolower( $rule[0] ), 1 === $rule[1] );
+	}
+	return array(
+		'r' => $rules,
+		'd' => 1 === $emb->d,
+	);
+}
+
+/**
+ * Whether a decoded JSON value is exactly the integer 0 or 1 (not true, "1" or 1.0).
+ *
+ * @param mixed $value Value.
+ * @return bool
+ */
+function wpag_is_bit( $value ) {
+	return 0 === $value || 1 === $value;
 }
 
 /**
@@ -383,12 +442,43 @@ function wpag_rest_authentication_errors( $result ) {
 		}
 		return $result;
 	}
-	if ( empty( $result ) && 'cookie' !== $claims['via'] ) {
+	if ( 'cookie' === $claims['via'] ) {
+		return wpag_cookie_authentication_errors( $result, $claims );
+	}
+	if ( empty( $result ) ) {
 		return true; // Authenticated by the gateway.
 	}
 	return $result; // Including another plugin's WP_Error.
 }
 add_filter( 'rest_authentication_errors', 'wpag_rest_authentication_errors', 99 );
+
+/**
+ * A request the gateway let through because of a login cookie (`via` = "cookie"):
+ * the current user is `sub` (wpag_determine_current_user()), and the X-WP-Nonce
+ * check of rest_cookie_check_errors() (rest-api.php, priority 100) must still
+ * run – it is WordPress's CSRF protection. That check only runs when
+ * $wp_rest_auth_cookie is true, i.e. when WordPress itself validated a login
+ * cookie in this request (rest_cookie_collect_status() on auth_cookie_valid);
+ * otherwise it takes any logged-in user as "authenticated by other means" and
+ * skips the nonce. So a cookie request whose cookie WordPress did not accept
+ * is refused instead of being let through on `sub` alone. The nonce is bound
+ * to the user ID and the cookie's session token, so a cookie of another user
+ * than `sub` fails that check.
+ *
+ * @param WP_Error|null|true $result What earlier callbacks decided.
+ * @param array              $claims Verified claims.
+ * @return WP_Error|null|true
+ */
+function wpag_cookie_authentication_errors( $result, array $claims ) {
+	global $wp_rest_auth_cookie;
+	if ( ! empty( $result ) || ! isset( $claims['sub'] ) || ! is_user_logged_in() ) {
+		return $result; // Another decision, or anonymous: nothing to protect.
+	}
+	if ( true !== $wp_rest_auth_cookie ) {
+		return new WP_Error( 'gateway_cookie_missing', 'The login cookie is missing or not valid.', array( 'status' => 401 ) );
+	}
+	return $result; // rest_cookie_check_errors() decides.
+}
 
 /**
  * Lower-cased route without trailing slash; "/" for the root.
@@ -426,7 +516,7 @@ function wpag_request_matches( $request, array $claims ) {
  */
 function wpag_rest_pre_dispatch( $result, $server, $request ) {
 	if ( ! wpag_main_dispatch_flag() ) {
-		return $result;
+		return wpag_sub_request_pre_dispatch( $result, $request );
 	}
 	wpag_main_dispatch_flag( false );
 
@@ -437,6 +527,59 @@ function wpag_rest_pre_dispatch( $result, $server, $request ) {
 	return $result;
 }
 add_filter( 'rest_pre_dispatch', 'wpag_rest_pre_dispatch', 0, 3 );
+
+/**
+ * Any dispatch other than the main request: embedded links (_embed,
+ * WP_REST_Server::embed_links()), batch sub-requests, rest_do_request() of
+ * plugins. They run as the same user but never passed the gateway's route
+ * rules, so the gateway sends those rules along (`emb`) and they are applied
+ * here. Without `emb`, nothing is restricted.
+ *
+ * The refusal is returned as a response, not as a WP_Error: WordPress 6.1's
+ * dispatch() hands a rest_pre_dispatch result back unconverted, and
+ * embed_links() and serve_batch_request_v1() (class-wp-rest-server.php) then
+ * call response methods on it – a WP_Error would be a fatal error there.
+ * The embedded entry reads {"code":"gateway_embed_forbidden",...,"data":{"status":403}}.
+ *
+ * @param mixed           $result  Response to replace the dispatch with, or null.
+ * @param WP_REST_Request $request The sub-request.
+ * @return mixed
+ */
+function wpag_sub_request_pre_dispatch( $result, $request ) {
+	$claims = wpag_assertion();
+	if ( null === $claims || ! isset( $claims['emb'] ) || wpag_emb_allows( $claims['emb'], $request->get_route() ) ) {
+		return $result;
+	}
+	return rest_convert_error_to_response(
+		new WP_Error( 'gateway_embed_forbidden', 'The gateway does not allow this embedded resource.', array( 'status' => 403 ) )
+	);
+}
+
+/**
+ * The `emb` decision for a route: the first matching rule, else the default.
+ * A pattern ending in "*" is a plain string prefix ("/wp/v2/users*" also
+ * matches "/wp/v2/usersx"); any other pattern must equal the route.
+ *
+ * @param array  $emb   Parsed claim (wpag_parse_emb()).
+ * @param string $route REST route of the sub-request.
+ * @return bool
+ */
+function wpag_emb_allows( array $emb, $route ) {
+	$route = wpag_normalise_route( $route );
+	foreach ( $emb['r'] as $rule ) {
+		list( $pattern, $allow ) = $rule;
+		if ( '*' === substr( $pattern, -1 ) ) {
+			$prefix = substr( $pattern, 0, -1 );
+			$matches = 0 === strncmp( $route, $prefix, strlen( $prefix ) );
+		} else {
+			$matches = $route === $pattern;
+		}
+		if ( $matches ) {
+			return $allow;
+		}
+	}
+	return $emb['d'];
+}
 
 /* ------------------------------------------------------------------------- *
  * Internal routes for the gateway: /wp-json/gateway-bridge/v1/
@@ -463,6 +606,16 @@ function wpag_register_routes() {
 		array(
 			'methods'             => 'GET',
 			'callback'            => 'wpag_route_get_user',
+			'permission_callback' => 'wpag_gateway_permission',
+			'show_in_index'       => false,
+		)
+	);
+	register_rest_route(
+		WPAG_NAMESPACE,
+		'/cookie',
+		array(
+			'methods'             => 'POST',
+			'callback'            => 'wpag_route_cookie',
 			'permission_callback' => 'wpag_gateway_permission',
 			'show_in_index'       => false,
 		)
@@ -555,6 +708,132 @@ function wpag_route_get_user( $request ) {
 	$user = get_userdata( (int) $request['id'] );
 	if ( ! $user ) {
 		return new WP_Error( 'user_not_found', 'User not found.', array( 'status' => 404 ) );
+	}
+	return new WP_REST_Response( wpag_user_record( $user ), 200 );
+}
+
+/**
+ * The one failure answer of /cookie, whatever went wrong.
+ *
+ * @return WP_Error
+ */
+function wpag_invalid_cookie() {
+	return new WP_Error( 'invalid_cookie', 'The login cookie or nonce is not valid.', array( 'status' => 401 ) );
+}
+
+/**
+ * The value PHP would put into $_COOKIE[ $name ] for a Cookie header, or null
+ * (absent, or an array). Mirrors php_default_treat_data() and
+ * php_register_variable_ex() (main/php_variables.c, PHP 8): pairs split at
+ * ";", leading white space of a name dropped, " " and "." in a name read as
+ * "_", "name[...]" makes an array, the first of duplicate names wins, and the
+ * value is raw-URL-decoded ("+" stays "+"). So the gateway gets the answer for
+ * the cookie WordPress will see when the request is forwarded.
+ *
+ * @param string $header Cookie header value.
+ * @param string $name   Cookie name.
+ * @return string|null
+ */
+function wpag_cookie_value( $header, $name ) {
+	$seen = array();
+	foreach ( explode( ';', $header ) as $pair ) {
+		$pair = ltrim( $pair, " \t\n\r\v\f" );
+		$eq = strpos( $pair, '=' );
+		$raw_name = false === $eq ? $pair : substr( $pair, 0, $eq );
+		if ( '' === $raw_name ) {
+			continue;
+		}
+		list( $key, $is_array ) = wpag_php_cookie_name( $raw_name );
+		if ( isset( $seen[ $key ] ) ) {
+			continue; // PHP ignores repeated cookies.
+		}
+		$seen[ $key ] = true;
+		if ( $key === $name ) {
+			return $is_array ? null : rawurldecode( false === $eq ? '' : substr( $pair, $eq + 1 ) );
+		}
+	}
+	return null;
+}
+
+/**
+ * The $_COOKIE key PHP makes of a cookie name, and whether it is an array.
+ *
+ * @param string $raw_name Name as in the header (leading white space removed).
+ * @return array array( key, is_array )
+ */
+function wpag_php_cookie_name( $raw_name ) {
+	$bracket = strpos( $raw_name, '[' );
+	if ( false === $bracket ) {
+		return array( strtr( $raw_name, ' .', '__' ), false );
+	}
+	$base = strtr( substr( $raw_name, 0, $bracket ), ' .', '__' );
+	if ( false !== strpos( $raw_name, ']', $bracket ) ) {
+		return array( $base, true );
+	}
+	// An unclosed "[" becomes "_"; PHP leaves the rest of the name as it is.
+	return array( $base . '_' . substr( $raw_name, $bracket + 1 ), false );
+}
+
+/**
+ * Whether a wp_rest nonce is valid for a user and the session of a login cookie.
+ *
+ * wp_verify_nonce() (pluggable.php) checks against the current user and
+ * wp_get_session_token() (user.php), which reads $_COOKIE[ LOGGED_IN_COOKIE ]:
+ * both are set to the client's for the check and restored afterwards (this
+ * request is the gateway's own; it has neither a user nor that cookie).
+ *
+ * @param int    $user_id      User the cookie belongs to.
+ * @param string $cookie_value Logged-in cookie value.
+ * @param string $nonce        X-WP-Nonce value.
+ * @return bool
+ */
+function wpag_rest_nonce_valid( $user_id, $cookie_value, $nonce ) {
+	$previous_user = get_current_user_id();
+	$had_cookie = array_key_exists( LOGGED_IN_COOKIE, $_COOKIE );
+	$previous_cookie = $had_cookie ? $_COOKIE[ LOGGED_IN_COOKIE ] : null;
+	$_COOKIE[ LOGGED_IN_COOKIE ] = $cookie_value;
+	try {
+		wp_set_current_user( $user_id );
+		return (bool) wp_verify_nonce( $nonce, 'wp_rest' ); // 1 or 2 (which half of its lifetime).
+	} finally {
+		if ( $had_cookie ) {
+			$_COOKIE[ LOGGED_IN_COOKIE ] = $previous_cookie;
+		} else {
+			unset( $_COOKIE[ LOGGED_IN_COOKIE ] );
+		}
+		wp_set_current_user( $previous_user );
+	}
+}
+
+/**
+ * POST /gateway-bridge/v1/cookie {cookie, nonce}: whether a request of the
+ * WordPress admin or block editor (logged-in cookie + X-WP-Nonce) is
+ * authenticated, and as whom – the same checks WordPress makes for such a
+ * REST request (wp_validate_logged_in_cookie(), user.php, then
+ * rest_cookie_check_errors(), rest-api.php). Every failure gives the same answer.
+ *
+ * @param WP_REST_Request $request The request.
+ * @return WP_REST_Response|WP_Error
+ */
+function wpag_route_cookie( $request ) {
+	$cookie = $request->get_param( 'cookie' );
+	$nonce = $request->get_param( 'nonce' );
+	if ( ! is_string( $cookie ) || ! is_string( $nonce ) || '' === $nonce
+		|| strlen( $cookie ) > WPAG_MAX_COOKIE_LEN || strlen( $nonce ) > WPAG_MAX_NONCE_LEN ) {
+		return wpag_invalid_cookie();
+	}
+	$value = wpag_cookie_value( $cookie, LOGGED_IN_COOKIE );
+	// Never pass '' on: wp_validate_auth_cookie() would read this request's own $_COOKIE.
+	if ( null === $value || '' === $value ) {
+		return wpag_invalid_cookie();
+	}
+	$user_id = (int) wp_validate_auth_cookie( $value, 'logged_in' );
+	if ( $user_id <= 0 || ! wpag_rest_nonce_valid( $user_id, $value, $nonce ) ) {
+		return wpag_invalid_cookie();
+	}
+	$user = get_userdata( $user_id );
+	if ( ! $user ) {
+		return wpag_invalid_cookie();
 	}
 	return new WP_REST_Response( wpag_user_record( $user ), 200 );
 }

@@ -8,7 +8,7 @@ import type { Credentials } from './authenticator.js'
  * while a server behind us might read the last, so duplicates are counted
  * in the raw headers and refused.
  */
-export function readCredentials (raw: IncomingMessage, headerName: string): Credentials | null {
+export function readCredentials (raw: IncomingMessage, headerName: string, bareIsBearer = false): Credentials | null {
   const rawHeaders = raw.rawHeaders
   let value: string | undefined
   for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -19,6 +19,7 @@ export function readCredentials (raw: IncomingMessage, headerName: string): Cred
   }
   if (value === undefined) return null
   const space = value.indexOf(' ')
-  if (space === -1) return { scheme: value.toLowerCase(), value: '' }
+  // A custom header may carry the bare token, as the WordPress plugins' custom headers do.
+  if (space === -1) return bareIsBearer ? { scheme: 'bearer', value: value.trim() } : { scheme: value.toLowerCase(), value: '' }
   return { scheme: value.slice(0, space).toLowerCase(), value: value.slice(space + 1).trim() }
 }

@@ -7,6 +7,8 @@ export interface Identity {
   login: string
   email: string
   roles: readonly string[]
+  /** OAuth scopes, for credentials that carry them. */
+  scopes?: readonly string[]
   via: Via
   /** The access token's jti and session, when the caller used one. */
   tokenId?: string

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { AuthSchemeUnsupported, TokenMalformed } from '../../errors.js'
+import { AuthHeaderNotAllowed, AuthSchemeUnsupported, TokenMalformed } from '../../errors.js'
 import type { Authenticator } from './authenticator.js'
 import { readCredentials } from './credentials.js'
 import type { Identity } from './identity.js'
@@ -15,16 +15,21 @@ export type { Identity } from './identity.js'
 export class AuthenticationChain {
   readonly #authenticators: readonly Authenticator[]
   readonly #header: string
+  readonly #headerName: string
 
-  constructor (authenticators: readonly Authenticator[], header = 'authorization') {
+  constructor (authenticators: readonly Authenticator[], header = 'Authorization') {
     this.#authenticators = authenticators
     this.#header = header.toLowerCase()
+    this.#headerName = header
   }
 
   get header (): string { return this.#header }
 
   async authenticate (request: FastifyRequest): Promise<Identity | null> {
-    const credentials = readCredentials(request.raw, this.#header)
+    // With a custom header, Authorization carrying credentials is refused rather
+    // than ignored: a client or proxy that sends it has misunderstood the set-up.
+    if (this.#header !== 'authorization' && readCredentials(request.raw, 'authorization') !== null) throw new AuthHeaderNotAllowed(this.#headerName)
+    const credentials = readCredentials(request.raw, this.#header, this.#header !== 'authorization')
     if (credentials === null) return null
     if (credentials.value === '') throw new TokenMalformed()
     for (const a of this.#authenticators) {
