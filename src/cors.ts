@@ -12,7 +12,7 @@ async function cors (app: FastifyInstance, opts: FileConfig['cors']): Promise<vo
   const any = opts.origins.includes('*')
   const origins = new Set(opts.origins.map((o) => o.toLowerCase()))
   const methods = opts.methods.join(', ')
-  const headers = [...new Set([...opts.headers, app.authentication.header])].join(', ')
+  const headers = [...new Set([...opts.headers, app.config.auth.header])].join(', ')
   const expose = opts.exposeHeaders.join(', ')
 
   app.addHook('onRequest', async (request, reply) => {

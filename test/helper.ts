@@ -104,7 +104,7 @@ export interface Recorded { method: string, url: string, headers: IncomingHttpHe
  * A real HTTP server standing in for WordPress where a test must see exactly
  * what the gateway sends upstream (or that it sends nothing at all).
  */
-export async function startUpstream (t: Teardown, answer: { status?: number, delayMs?: number } = {}): Promise<{ url: string, requests: Recorded[] }> {
+export async function startUpstream (t: Teardown, answer: { status?: number, delayMs?: number, headers?: Record<string, string> } = {}): Promise<{ url: string, requests: Recorded[] }> {
   const requests: Recorded[] = []
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -112,7 +112,7 @@ export async function startUpstream (t: Teardown, answer: { status?: number, del
     req.on('end', () => {
       requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.concat(chunks).toString() })
       setTimeout(() => {
-        res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' })
+        res.writeHead(answer.status ?? 200, { 'content-type': 'application/json', ...answer.headers })
         res.end(JSON.stringify({ upstream: true }))
       }, answer.delayMs ?? 0)
     })

@@ -90,7 +90,11 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
     // something the gateway never judged.
     handler: (request, reply, _dest, options) => {
       const { path, query } = request.gateway!.resolved
-      if (request.body instanceof Readable && request.headers['content-length'] === undefined) {
+      if (Buffer.isBuffer(request.body)) {
+        // Buffered bodies (forms, batch) go back out as the same bytes: as a
+        // Buffer, reply-from would re-encode it and drop the multipart boundary.
+        request.body = Readable.from([request.body])
+      } else if (request.body instanceof Readable && request.headers['content-length'] === undefined) {
         request.body = limitStream(request.body, opts.bodyLimit)
       }
       return reply.from(path, { ...options, queryString: () => query })

@@ -137,7 +137,8 @@ const cases: Case[] = [
   // Controls: allowed requests answer with data, so the leak checks can fail.
   { name: 'control: users as editor', path: '/wp-json/wp/v2/users', as: 'editor', status: 200, data: true },
   { name: 'control: users by body rest_route as editor', method: 'POST', path: '/?_method=GET', headers: form, body: 'rest_route=/wp/v2/users', as: 'editor', status: 200, data: true },
-  { name: 'control: _embed as editor embeds authors', path: '/wp-json/wp/v2/posts?_embed=author', as: 'editor', status: 200, data: true }
+  { name: 'control: _embed as editor embeds authors', path: '/wp-json/wp/v2/posts?_embed=author', as: 'editor', status: 200, data: true },
+  { name: 'control: an allowed batch reaches WordPress', ...batch([{ method: 'POST', path: '/wp/v2/tags', body: { name: `batched-${Date.now()}` } }]), as: 'editor', status: 207 }
 ]
 
 function send (port: number, c: Case, token: string | undefined): Promise<{ status: number, body: string }> {

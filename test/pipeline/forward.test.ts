@@ -65,6 +65,18 @@ t.test('public requests carry an anonymous assertion; site paths carry none', as
   t.equal(upstream.requests[1]!.headers.cookie, 'wordpress_logged_in=abc', 'wp-admin cookies pass')
 })
 
+t.test('form and multipart bodies reach WordPress byte for byte, boundary included', async (t) => {
+  const upstream = await startUpstream(t)
+  const app = await buildTestApp(t, { policy: { default: 'public' } }, { env: { WORDPRESS_URL: upstream.url } })
+  const multipart = '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello \u00e9\r\n--XyZ--\r\n'
+  await app.inject({ method: 'POST', url: '/wp-json/wp/v2/media', headers: { 'content-type': 'multipart/form-data; boundary=XyZ' }, payload: multipart })
+  await app.inject({ method: 'POST', url: '/wp-login.php', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' }, payload: 'log=a&pwd=b%26c' })
+  t.equal(upstream.requests[0]!.headers['content-type'], 'multipart/form-data; boundary=XyZ')
+  t.equal(upstream.requests[0]!.body, multipart)
+  t.equal(upstream.requests[1]!.headers['content-type'], 'application/x-www-form-urlencoded; charset=UTF-8')
+  t.equal(upstream.requests[1]!.body, 'log=a&pwd=b%26c')
+})
+
 t.test('an unreachable WordPress is a 502 with a stable code', async (t) => {
   const app = await buildTestApp(t, { policy: { default: 'public' } }, { env: { WORDPRESS_URL: 'http://127.0.0.1:1' } })
   const res = await app.inject({ method: 'GET', url: '/wp-json/wp/v2/posts' })

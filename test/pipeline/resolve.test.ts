@@ -78,3 +78,32 @@ t.test('PHP variable names', async (t) => {
   t.same(readPhpParams('rest_route=%2Fa&rest_route=/b&other=1', new Set(['rest_route'])).get('rest_route'), { value: '/b', array: false })
   t.equal(readPhpParams('rest_route%00junk=/x', new Set(['rest_route'])).get('rest_route')?.value, '/x', 'PHP cuts names at NUL')
 })
+
+t.test('POST bodies: rest_route from $_POST, for POST only', async (t) => {
+  const form = { 'content-type': 'application/x-www-form-urlencoded' }
+  const multi = { 'content-type': 'multipart/form-data; boundary="b"' }
+  const mp = (name: string, value: string) => Buffer.from(`--b\r\nContent-Disposition: form-data; name=${name}\r\n\r\n${value}\r\n--b--\r\n`)
+  t.match(resolve('POST', '/', form, Buffer.from('a=1&rest_route=/wp/v2/users')), { kind: 'rest', route: '/wp/v2/users', method: 'POST' })
+  t.match(resolve('POST', '/?_method=get', form, Buffer.from('rest%2Eroute=%2Fwp%2Fv2%2Fusers')), { kind: 'rest', route: '/wp/v2/users', method: 'GET' })
+  t.match(resolve('POST', '/', multi, mp('"rest_route"', '/wp/v2/Users/')), { kind: 'rest', route: '/wp/v2/users' })
+  t.match(resolve('POST', '/', multi, mp('rest.route', '/wp/v2/users')), { kind: 'rest', route: '/wp/v2/users' }, 'unquoted names, mangled')
+  t.match(resolve('PUT', '/', form, Buffer.from('rest_route=/wp/v2/users')), { kind: 'site' }, 'PHP fills $_POST for POST only')
+  t.match(resolve('POST', '/', { 'content-type': 'application/json' }, Buffer.from('{"rest_route":"/wp/v2/users"}')), { kind: 'site' }, 'nor from JSON')
+  t.match(resolve('POST', '/?rest_route=/wp/v2/users', form, Buffer.from('rest_route=/wp/v2/users')), { kind: 'rest', route: '/wp/v2/users' }, 'query and body may agree')
+  t.throws(() => resolve('POST', '/?rest_route=/wp/v2/posts', form, Buffer.from('rest_route=/wp/v2/users')), { code: 'GW_ERR_ROUTE_AMBIGUOUS' })
+  t.match(resolve('POST', '/', multi, Buffer.from('no parts at all')), { kind: 'site' }, 'a multipart body without parts has no fields, as in PHP')
+  t.throws(() => resolve('POST', '/', multi, Buffer.from('--b\r\nContent-Disposition: form-data; name=rest_route')), { code: 'GW_ERR_ROUTE_AMBIGUOUS' }, 'a part cut off in its headers')
+  t.throws(() => resolve('POST', '/', { 'content-type': 'multipart/form-data; charset=x' }, Buffer.from('x')), { code: 'GW_ERR_ROUTE_AMBIGUOUS' })
+})
+
+t.test('site pages, _jsonp and _embed', async (t) => {
+  t.match(resolve('POST', '/xmlrpc.php', {}), { kind: 'site', page: 'xmlrpc' })
+  t.match(resolve('POST', '/xmlrpc%2Ephp', {}), { kind: 'site', page: 'xmlrpc' })
+  t.match(resolve('GET', '/wp-login.php?action=lostpassword', {}), { kind: 'site', page: 'login' })
+  t.match(resolve('GET', '/wp-admin/', {}), { kind: 'site', page: 'other' })
+  t.throws(() => resolve('GET', '/wp-json/wp/v2/posts?_jsonp=x', {}), { code: 'GW_ERR_JSONP_DISABLED' })
+  t.throws(() => resolve('GET', '/?rest_route=/wp/v2/posts&_jsonp', {}), { code: 'GW_ERR_JSONP_DISABLED' })
+  t.match(resolve('GET', '/wp-json/wp/v2/posts?_embed', {}), { embed: true })
+  t.match(resolve('GET', '/wp-json/wp/v2/posts?_embed=author', {}), { embed: true })
+  t.match(resolve('GET', '/wp-json/wp/v2/posts', {}), { embed: false })
+})
