@@ -1,0 +1,130 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs'
+import { cpus, totalmem, tmpdir, release } from 'node:os'
+import { join } from 'node:path'
+import { generateKeyPairSync } from 'node:crypto'
+import autocannon from 'autocannon'
+import { loadConfig } from '../src/config/load.js'
+import { loadKeyring } from '../src/tokens/keys.js'
+import { AccessTokens } from '../src/tokens/access-token.js'
+
+// npm run bench: every row measured one after another on this machine, in
+// one run, each target in a process of its own; ratios are against the bare
+// @fastify/http-proxy passthrough measured in the same run.
+
+const DURATION = Number(process.env.BENCH_SECONDS ?? 8)
+const CONNECTIONS = 32
+const WP_URL = `http://127.0.0.1:${process.env.WP_TEST_PORT ?? 8890}`
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const JWT_SECRET = 'bench-jwt-secret-0123456789abcdefghijklmnopqrstu'
+const BRIDGE_SECRET = process.env.BRIDGE_SECRET ?? 'test-bridge-secret-0123456789abcdef0123456789abcdef'
+const PORTS = { stub: 9101, passthrough: 9102, hs256: 9103, rs256: 9104, express: 9105, gatewayWp: 9106 }
+const children: ChildProcess[] = []
+process.on('exit', () => { for (const c of children) c.kill('SIGKILL') })
+
+function start (name: string, args: string[], env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  children.push(child)
+  let out = ''
+  return new Promise((resolve, reject) => {
+    const check = (chunk: Buffer) => {
+      out += chunk.toString()
+      if (/listening/i.test(out)) resolve(child)
+    }
+    child.stdout!.on('data', check)
+    child.stderr!.on('data', (c: Buffer) => { out += c.toString() })
+    child.on('exit', (code) => reject(new Error(`${name} exited (${code}): ${out}`)))
+  })
+}
+
+const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
+
+interface Row { name: string, rps: number, p50: number, p99: number, rssMb: number | null, status: string }
+
+async function measure (name: string, url: string, headers: Record<string, string>, pid: number | null, opts: { overallRate?: number, duration?: number } = {}): Promise<Row> {
+  // A short warm-up lets the JIT and the connection pools settle first.
+  await autocannon({ url, headers, connections: CONNECTIONS, duration: 2 })
+  const r = await autocannon({ url, headers, connections: CONNECTIONS, duration: opts.duration ?? DURATION, ...(opts.overallRate ? { overallRate: opts.overallRate } : {}) })
+  const statuses = Object.entries(r.statusCodeStats ?? {}).map(([code, s]) => `${code}×${(s as { count: number }).count}`).join(' ')
+  const row = { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, rssMb: pid === null ? null : peakRssMb(pid), status: statuses + (r.errors > 0 ? ` errors×${r.errors}` : '') }
+  process.stdout.write(`${name}: ${Math.round(row.rps)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, ${statuses}\n`)
+  return row
+}
+
+async function main (): Promise<void> {
+  execFileSync('bash', ['scripts/test-wordpress.sh', 'start'], { stdio: 'inherit' })
+  const tsx = ['--import', 'tsx']
+  const stubUrl = `http://127.0.0.1:${PORTS.stub}`
+  const stub = await start('stub', [...tsx, 'bench/stub.ts'], { PORT: String(PORTS.stub) })
+
+  // Gateways: the built server, as production runs it, with Redis and revocation on.
+  const dir = mkdtempSync(join(tmpdir(), 'wpag-bench-'))
+  writeFileSync(join(dir, 'gateway.yaml'), 'server:\n  logLevel: warn\npolicy:\n  default: authenticated\n')
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  writeFileSync(join(dir, 'rsa.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }))
+  writeFileSync(join(dir, 'rs256.yaml'), 'server:\n  logLevel: warn\ntokens:\n  algorithm: RS256\npolicy:\n  default: authenticated\n')
+  const gwEnv = { WORDPRESS_URL: stubUrl, REDIS_URL, BRIDGE_SECRET, JWT_SECRET, HOST: '127.0.0.1', NODE_ENV: 'production' }
+  const hs = await start('gateway HS256', ['dist/server.js'], { ...gwEnv, PORT: String(PORTS.hs256), GATEWAY_CONFIG: join(dir, 'gateway.yaml') })
+  const rs = await start('gateway RS256', ['dist/server.js'], { ...gwEnv, PORT: String(PORTS.rs256), GATEWAY_CONFIG: join(dir, 'rs256.yaml'), JWT_PRIVATE_KEY_FILE: join(dir, 'rsa.pem') })
+  const gwWp = await start('gateway before WordPress', ['dist/server.js'], { ...gwEnv, WORDPRESS_URL: WP_URL, PORT: String(PORTS.gatewayWp), GATEWAY_CONFIG: join(dir, 'gateway.yaml') })
+  const passthrough = await start('passthrough', [...tsx, 'bench/passthrough.ts'], { PORT: String(PORTS.passthrough), UPSTREAM: stubUrl })
+  const express = await start('express', [...tsx, 'bench/express-proxy.ts'], { PORT: String(PORTS.express), UPSTREAM: stubUrl, JWT_SECRET })
+
+  // Tokens minted with the gateways' own keys, for a user that exists nowhere but in the token.
+  const user = { id: 2, login: 'editor', email: 'editor@example.test', display_name: 'editor', roles: ['editor'] }
+  const mint = async (env: Record<string, string>, file: object) => {
+    const config = loadConfig({ env: { ...gwEnv, ...env }, file })
+    const tokens = new AccessTokens(await loadKeyring(config), { issuer: 'wp-auth-gateway', audience: 'wordpress', ttlSeconds: 3600, clockToleranceSeconds: 5 })
+    return (await tokens.issue(user, 'bench-session')).token
+  }
+  const hsToken = await mint({}, {})
+  const rsToken = await mint({ JWT_PRIVATE_KEY_FILE: join(dir, 'rsa.pem') }, { tokens: { algorithm: 'RS256' } })
+  const path = '/wp-json/wp/v2/posts/1'
+  const bearer = (t: string) => ({ authorization: `Bearer ${t}` })
+
+  const rows: Row[] = []
+  rows.push(await measure('stub upstream, directly', stubUrl + path, {}, stub.pid!))
+  const base = await measure('**baseline**: bare @fastify/http-proxy passthrough', `http://127.0.0.1:${PORTS.passthrough}${path}`, {}, passthrough.pid!)
+  rows.push(base)
+  const hsRow = await measure('gateway, valid HS256 token', `http://127.0.0.1:${PORTS.hs256}${path}`, bearer(hsToken), hs.pid!)
+  rows.push(hsRow)
+  rows.push(await measure('gateway, valid RS256 token', `http://127.0.0.1:${PORTS.rs256}${path}`, bearer(rsToken), rs.pid!))
+  rows.push({ name: 'gateway, API key', rps: NaN, p50: NaN, p99: NaN, rssMb: null, status: 'not measured: the API key method does not exist yet' })
+  const reject = await measure('gateway, rejecting an invalid token', `http://127.0.0.1:${PORTS.hs256}${path}`, bearer(hsToken.slice(0, -4) + 'AAAA'), hs.pid!)
+  rows.push(reject)
+  const expressRow = await measure('Express + express-jwt + http-proxy-middleware, valid token', `http://127.0.0.1:${PORTS.express}${path}`, bearer(hsToken), express.pid!)
+  rows.push(expressRow)
+  const wp401 = await measure('WordPress itself, unauthenticated REST request → 401', `${WP_URL}/wp-json/wp/v2/users/me`, {}, null)
+  rows.push(wp401)
+  const gw401 = await measure('gateway, the same request → 401', `http://127.0.0.1:${PORTS.gatewayWp}/wp-json/wp/v2/users/me`, {}, gwWp.pid!)
+  rows.push(gw401)
+
+  // Added latency at a steady half of the passthrough's peak rate.
+  const rate = Math.floor(base.rps / 2)
+  const baseHalf = await measure(`baseline at ${rate} req/s`, `http://127.0.0.1:${PORTS.passthrough}${path}`, {}, passthrough.pid!, { overallRate: rate })
+  const hsHalf = await measure(`gateway HS256 at ${rate} req/s`, `http://127.0.0.1:${PORTS.hs256}${path}`, bearer(hsToken), hs.pid!, { overallRate: rate })
+  rows.push(baseHalf, hsHalf)
+
+  const maxRss = Math.max(...[hs, rs, gwWp].map((c) => peakRssMb(c.pid!)))
+  const targets: Array<[string, boolean, string]> = [
+    ['authenticated proxied GET ≥ 0.90 × passthrough req/s', hsRow.rps / base.rps >= 0.9, `${(hsRow.rps / base.rps).toFixed(2)}×`],
+    ['p99 added latency ≤ 1 ms at half the passthrough\'s peak rate', hsHalf.p99 - baseHalf.p99 <= 1, `${(hsHalf.p99 - baseHalf.p99).toFixed(2)} ms (p99 ${hsHalf.p99} vs ${baseHalf.p99} ms)`],
+    ['invalid-token rejections ≥ 50 × WordPress\'s own 401 rate', reject.rps / wp401.rps >= 50, `${(reject.rps / wp401.rps).toFixed(1)}×`],
+    ['≥ 5 × the Express alternative', hsRow.rps / expressRow.rps >= 5, `${(hsRow.rps / expressRow.rps).toFixed(2)}×`],
+    ['gateway RSS under load ≤ 150 MB', maxRss <= 150, `${maxRss.toFixed(0)} MB peak`]
+  ]
+
+  const fmt = (n: number, d = 0) => Number.isFinite(n) ? n.toFixed(d) : '—'
+  const table = [
+    '| row | req/s | p50 ms | p99 ms | peak RSS MB | × baseline req/s | answers |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...rows.map((r) => `| ${r.name} | ${fmt(r.rps)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.rssMb === null ? '—' : fmt(r.rssMb)} | ${fmt(r.rps / base.rps, 2)} | ${r.status} |`)
+  ].join('\n')
+  const verdicts = targets.map(([what, ok, value]) => `| ${what} | ${value} | ${ok ? 'met' : '**not met**'} |`).join('\n')
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, Node ${process.version}`
+  const report = `# Benchmark results\n\nRun on ${new Date().toISOString()}: ${machine}. autocannon, ${CONNECTIONS} connections, ${DURATION} s per row after a 2 s warm-up; every target in its own process, the load generator in this one, all on the same 2 cores. Upstream: a stub answering ~1 KB of JSON. Gateways: the built server (\`dist/server.js\`) with Redis, revocation checks on (local view), default policy \`authenticated\`.\n\n${table}\n\n| target | measured | |\n| --- | --- | --- |\n${verdicts}\n`
+  writeFileSync('bench/results.md', report)
+  process.stdout.write('\n' + report)
+}
+
+main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1) })
