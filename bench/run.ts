@@ -59,10 +59,10 @@ async function main (): Promise<void> {
 
   // Gateways: the built server, as production runs it, with Redis and revocation on.
   const dir = mkdtempSync(join(tmpdir(), 'wpag-bench-'))
-  writeFileSync(join(dir, 'gateway.yaml'), 'server:\n  logLevel: warn\npolicy:\n  default: authenticated\n')
+  writeFileSync(join(dir, 'gateway.yaml'), 'server:\n  logLevel: info\npolicy:\n  default: authenticated\n')
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
   writeFileSync(join(dir, 'rsa.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }))
-  writeFileSync(join(dir, 'rs256.yaml'), 'server:\n  logLevel: warn\ntokens:\n  algorithm: RS256\npolicy:\n  default: authenticated\n')
+  writeFileSync(join(dir, 'rs256.yaml'), 'server:\n  logLevel: info\ntokens:\n  algorithm: RS256\npolicy:\n  default: authenticated\n')
   const gwEnv = { WORDPRESS_URL: stubUrl, REDIS_URL, BRIDGE_SECRET, JWT_SECRET, HOST: '127.0.0.1', NODE_ENV: 'production' }
   const hs = await start('gateway HS256', ['dist/server.js'], { ...gwEnv, PORT: String(PORTS.hs256), GATEWAY_CONFIG: join(dir, 'gateway.yaml') })
   const rs = await start('gateway RS256', ['dist/server.js'], { ...gwEnv, PORT: String(PORTS.rs256), GATEWAY_CONFIG: join(dir, 'rs256.yaml'), JWT_PRIVATE_KEY_FILE: join(dir, 'rsa.pem') })

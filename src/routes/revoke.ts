@@ -44,8 +44,12 @@ export async function revokeToken (app: FastifyInstance, token: string): Promise
     await app.sessions.revoke(refresh.uid, refresh.sid)
     return true
   }
-  const claims = await app.accessTokens.verify(token).catch(() => undefined)
-  if (claims === undefined) return false
+  let claims
+  try {
+    claims = app.accessTokens.verify(token)
+  } catch {
+    return false
+  }
   await app.revocations.revoke('jti', claims.jti, claims.exp * 1000 + app.config.tokens.clockToleranceSeconds * 1000)
   await app.sessions.revoke(Number(claims.sub), claims.sid)
   return true

@@ -37,11 +37,6 @@ export async function loadKeyring (config: Config): Promise<Keyring> {
   return { signer, verifiers }
 }
 
-/** The algorithms tokens may carry: those of the keys that verify (never `none`). */
-export function acceptedAlgorithms (keys: Keyring): Algorithm[] {
-  return [...new Set([...keys.verifiers.values()].map((k) => k.alg))]
-}
-
 function hmacKey (secret: Buffer, kid: string | undefined): SigningKey {
   const key = createSecretKey(secret)
   // A kid derived from the secret is stable across replicas and restarts;

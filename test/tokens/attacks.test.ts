@@ -20,6 +20,10 @@ t.test('hostile tokens are refused before WordPress', async (t) => {
   const sign = (payload: object, header: object = {}) => new SignJWT({ iat: now(), nbf: now(), exp: now() + 600, ...payload })
     .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid, ...header }).sign(secret)
   const [headerPart, payloadPart] = good.split('.')
+  const hmacSigned = (header: object, payload: object) => {
+    const input = `${b64(header)}.${b64(payload)}`
+    return `${input}.${createHmac('sha256', JWT_SECRET).update(input).digest('base64url')}`
+  }
   const { privateKey: rsa, publicKey: rsaPub } = generateKeyPairSync('rsa', { modulusLength: 2048 })
   // Algorithm confusion: an HS256 token whose HMAC key is the RSA public key.
   const pubPem = rsaPub.export({ type: 'spki', format: 'pem' })
@@ -53,6 +57,12 @@ t.test('hostile tokens are refused before WordPress', async (t) => {
     ['wrong audience', `Bearer ${await sign({ ...base, aud: 'wordpress-bridge' })}`, 'GW_ERR_TOKEN_INVALID'],
     ['missing jti', `Bearer ${await sign({ ...base, jti: undefined })}`, 'GW_ERR_TOKEN_INVALID'],
     ['non-numeric sub', `Bearer ${await sign({ ...base, sub: 'admin' })}`, 'GW_ERR_TOKEN_INVALID'],
+    ['a crit header', `Bearer ${hmacSigned({ alg: 'HS256', typ: 'at+jwt', kid, crit: ['x-must'], 'x-must': 1 }, { ...base, roles: ['editor'], iat: now(), nbf: now(), exp: now() + 600 })}`, 'GW_ERR_TOKEN_INVALID'],
+    ['a second spelling of the signature', `Bearer ${good.slice(0, -1)}${String.fromCharCode(good.charCodeAt(good.length - 1) ^ 1)}`, 'GW_ERR_TOKEN_INVALID'],
+    ['header not JSON', `Bearer bm90LWpzb24.${payloadPart}.${good.split('.')[2]}`, 'GW_ERR_TOKEN_MALFORMED'],
+    ['header a JSON array', `Bearer ${b64(['HS256'])}.${payloadPart}.${good.split('.')[2]}`, 'GW_ERR_TOKEN_MALFORMED'],
+    ['exp as a string', `Bearer ${await sign({ ...base, exp: String(now() + 600) })}`, 'GW_ERR_TOKEN_INVALID'],
+    ['roles not a list', `Bearer ${await sign({ ...base, roles: 'administrator' })}`, 'GW_ERR_TOKEN_INVALID'],
     ['Basic scheme (not enabled)', 'Basic ZWRpdG9yOnB3', 'GW_ERR_AUTH_SCHEME_UNSUPPORTED'],
     ['scheme only', 'Bearer', 'GW_ERR_TOKEN_MALFORMED']
   ]
@@ -65,7 +75,13 @@ t.test('hostile tokens are refused before WordPress', async (t) => {
   }
   t.equal(upstream.requests.length, 0, 'nothing reached WordPress')
 
-  // The control: the genuine token goes through.
+  // The controls: the genuine token goes through, and so do the other legitimate spellings of its claims.
+  for (const variant of [await sign({ ...base, roles: ['editor'] }, { typ: 'application/at+jwt' }), await sign({ ...base, roles: ['editor'], aud: ['other', 'wordpress'] })]) {
+    const res = await app.inject({ method: 'GET', url: '/wp-json/wp/v2/users/me', headers: { authorization: `Bearer ${variant}` } })
+    t.equal(res.statusCode, 200, 'typ application/at+jwt and an aud list are accepted')
+  }
+  t.equal(upstream.requests.length, 2)
+  upstream.requests.length = 0
   const ok = await app.inject({ method: 'GET', url: '/wp-json/wp/v2/users/me', headers: { authorization: `Bearer ${good}` } })
   t.equal(ok.statusCode, 200)
   t.equal(upstream.requests.length, 1)
