@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs'
 import { cpus, totalmem, tmpdir, release } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPairSync } from 'node:crypto'
+import { get as httpGet } from 'node:http'
 import autocannon from 'autocannon'
 import { loadConfig } from '../src/config/load.js'
 import { loadKeyring } from '../src/tokens/keys.js'
@@ -22,17 +23,26 @@ const PORTS = { stub: 9101, passthrough: 9102, hs256: 9103, rs256: 9104, express
 const children: ChildProcess[] = []
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL') })
 
-function start (name: string, args: string[], env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+// Two cores: each target gets core 1 to itself; the load generator (this
+// process) and the stub upstream share core 0. Without the pinning, the
+// three compete and the numbers swing by half from run to run.
+const TASKSET = (() => { try { execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' }); return true } catch { return false } })()
+if (TASKSET) execFileSync('taskset', ['-p', '-c', '0', String(process.pid)], { stdio: 'ignore' })
+
+function start (name: string, args: string[], env: Record<string, string>, core = 1): Promise<ChildProcess> {
+  const [cmd, argv] = TASKSET ? ['taskset', ['-c', String(core), process.execPath, ...args]] : [process.execPath, args]
+  const child = spawn(cmd, argv, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
   let out = ''
   return new Promise((resolve, reject) => {
+    // Kept only until the target is up: afterwards its output is drained and dropped,
+    // so the load generator spends nothing on it.
     const check = (chunk: Buffer) => {
-      out += chunk.toString()
+      if (out.length < 65_536) out += chunk.toString()
       if (/listening/i.test(out)) resolve(child)
     }
     child.stdout!.on('data', check)
-    child.stderr!.on('data', (c: Buffer) => { out += c.toString() })
+    child.stderr!.on('data', (c: Buffer) => { if (out.length < 65_536) out += c.toString() })
     child.on('exit', (code) => reject(new Error(`${name} exited (${code}): ${out}`)))
   })
 }
@@ -51,11 +61,40 @@ async function measure (name: string, url: string, headers: Record<string, strin
   return row
 }
 
+/**
+ * PHP's built-in server closes every connection after its answer, which
+ * autocannon does not read; WordPress's row is measured with this closed
+ * loop of plain requests instead (a new connection each, as PHP wants).
+ */
+async function closedLoop (name: string, url: string, concurrency: number, seconds: number): Promise<Row> {
+  const latencies: number[] = []
+  const statuses = new Map<number, number>()
+  const until = Date.now() + seconds * 1000
+  const one = () => new Promise<void>((resolve) => {
+    const started = performance.now()
+    httpGet(url, { agent: false }, (res) => {
+      res.resume()
+      res.on('end', () => {
+        latencies.push(performance.now() - started)
+        statuses.set(res.statusCode ?? 0, (statuses.get(res.statusCode ?? 0) ?? 0) + 1)
+        resolve()
+      })
+    }).on('error', () => resolve())
+  })
+  const worker = async () => { while (Date.now() < until) await one() }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  latencies.sort((a, b) => a - b)
+  const pct = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN)
+  const row = { name, rps: latencies.length / seconds, p50: pct(0.5), p99: pct(0.99), rssMb: null, status: [...statuses].map(([c, n]) => `${c}×${n}`).join(' ') + ` (closed loop, ${concurrency} at a time)` }
+  process.stdout.write(`${name}: ${Math.round(row.rps)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, ${row.status}\n`)
+  return row
+}
+
 async function main (): Promise<void> {
   execFileSync('bash', ['scripts/test-wordpress.sh', 'start'], { stdio: 'inherit' })
   const tsx = ['--import', 'tsx']
   const stubUrl = `http://127.0.0.1:${PORTS.stub}`
-  const stub = await start('stub', [...tsx, 'bench/stub.ts'], { PORT: String(PORTS.stub) })
+  const stub = await start('stub', [...tsx, 'bench/stub.ts'], { PORT: String(PORTS.stub) }, 0)
 
   // Gateways: the built server, as production runs it, with Redis and revocation on.
   const dir = mkdtempSync(join(tmpdir(), 'wpag-bench-'))
@@ -94,7 +133,7 @@ async function main (): Promise<void> {
   rows.push(reject)
   const expressRow = await measure('Express + express-jwt + http-proxy-middleware, valid token', `http://127.0.0.1:${PORTS.express}${path}`, bearer(hsToken), express.pid!)
   rows.push(expressRow)
-  const wp401 = await measure('WordPress itself, unauthenticated REST request → 401', `${WP_URL}/wp-json/wp/v2/users/me`, {}, null)
+  const wp401 = await closedLoop('WordPress itself, unauthenticated REST request → 401', `${WP_URL}/wp-json/wp/v2/users/me`, 8, DURATION)
   rows.push(wp401)
   const gw401 = await measure('gateway, the same request → 401', `http://127.0.0.1:${PORTS.gatewayWp}/wp-json/wp/v2/users/me`, {}, gwWp.pid!)
   rows.push(gw401)
@@ -122,7 +161,7 @@ async function main (): Promise<void> {
   ].join('\n')
   const verdicts = targets.map(([what, ok, value]) => `| ${what} | ${value} | ${ok ? 'met' : '**not met**'} |`).join('\n')
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, Node ${process.version}`
-  const report = `# Benchmark results\n\nRun on ${new Date().toISOString()}: ${machine}. autocannon, ${CONNECTIONS} connections, ${DURATION} s per row after a 2 s warm-up; every target in its own process, the load generator in this one, all on the same 2 cores. Upstream: a stub answering ~1 KB of JSON. Gateways: the built server (\`dist/server.js\`) with Redis, revocation checks on (local view), default policy \`authenticated\`.\n\n${table}\n\n| target | measured | |\n| --- | --- | --- |\n${verdicts}\n`
+  const report = `# Benchmark results\n\nRun on ${new Date().toISOString()}: ${machine}. autocannon, ${CONNECTIONS} connections, ${DURATION} s per row after a 2 s warm-up; every target in its own process${TASKSET ? ' pinned to core 1, the load generator and the stub upstream on core 0' : ' (taskset missing: nothing pinned)'}. Upstream: a stub answering ~1 KB of JSON. Gateways: the built server (\`dist/server.js\`) with Redis, revocation checks on (local view), default policy \`authenticated\`.\n\n${table}\n\n| target | measured | |\n| --- | --- | --- |\n${verdicts}\n`
   writeFileSync('bench/results.md', report)
   process.stdout.write('\n' + report)
 }

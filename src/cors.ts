@@ -15,7 +15,8 @@ async function cors (app: FastifyInstance, opts: FileConfig['cors']): Promise<vo
   const headers = [...new Set([...opts.headers, app.config.auth.header])].join(', ')
   const expose = opts.exposeHeaders.join(', ')
 
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: it runs on every request.
+  app.addHook('onRequest', (request, reply, done) => {
     const origin = request.headers.origin
     const preflight = request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined
     const allowed = origin !== undefined && (any || origins.has(origin.toLowerCase()))
@@ -26,6 +27,7 @@ async function cors (app: FastifyInstance, opts: FileConfig['cors']): Promise<vo
     void reply.header('vary', 'Origin')
     if (!preflight) {
       if (allowed && expose !== '') void reply.header('access-control-expose-headers', expose)
+      done()
       return
     }
     if (allowed) {
@@ -34,7 +36,7 @@ async function cors (app: FastifyInstance, opts: FileConfig['cors']): Promise<vo
         .header('access-control-max-age', String(opts.maxAgeSeconds))
     }
     // Without the allow headers the browser refuses the real request: the answer for a foreign origin.
-    return reply.code(204).send()
+    void reply.code(204).send()
   })
 }
 

@@ -23,11 +23,31 @@ export interface AssertionFacts {
 
 const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')
 
+// A signed assertion is reused for the same caller, method and route for up
+// to 10 s (it stays valid for 20 s more): signing costs more than the
+// lookup, and the bridge would accept the reused one exactly as a new one.
+const REUSE_SECONDS = 10
+const CACHE_MAX = 10_000
+
 export class AssertionSigner {
   readonly #secret: Buffer
+  readonly #cache = new Map<string, { value: string, iat: number }>()
 
   constructor (secret: Buffer) {
     this.#secret = secret
+  }
+
+  /** An assertion for these facts, freshly signed or reused (see REUSE_SECONDS). */
+  assert (facts: AssertionFacts): string {
+    if (facts.emb !== undefined) return this.sign(facts)
+    const now = Math.floor(Date.now() / 1000)
+    const key = `${facts.sub ?? ''}\0${facts.via}\0${facts.mth}\0${facts.rte}`
+    const hit = this.#cache.get(key)
+    if (hit !== undefined && now - hit.iat < REUSE_SECONDS) return hit.value
+    const value = this.sign(facts, now)
+    if (this.#cache.size >= CACHE_MAX) this.#cache.clear()
+    this.#cache.set(key, { value, iat: now })
+    return value
   }
 
   sign (facts: AssertionFacts, now = Math.floor(Date.now() / 1000)): string {

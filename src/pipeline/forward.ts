@@ -55,7 +55,7 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
     for (const name in headers) if (!strip(name)) out[name] = headers[name]
     const ctx = request.gateway
     if (ctx !== null && ctx.resolved.kind === 'rest') {
-      out[ASSERTION_HEADER] = signer.sign({
+      out[ASSERTION_HEADER] = signer.assert({
         sub: ctx.identity?.userId,
         via: ctx.identity?.via ?? 'none',
         mth: ctx.resolved.method,
@@ -78,6 +78,8 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
     httpMethods: [...METHODS],
     preHandler: opts.preHandler,
     proxyPayloads: false,
+    // reply-from logs every forwarded request at info level; the audit stage records decisions instead.
+    disableRequestLogging: true,
     undici: {
       connections: opts.connections,
       pipelining: 1,
@@ -89,7 +91,7 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
     // otherwise re-serialise the query string and WordPress could read
     // something the gateway never judged.
     handler: (request, reply, _dest, options) => {
-      const { path, query } = request.gateway!.resolved
+      const { path } = request.gateway!.resolved
       if (Buffer.isBuffer(request.body)) {
         // Buffered bodies (forms, batch) go back out as the same bytes: as a
         // Buffer, reply-from would re-encode it and drop the multipart boundary.
@@ -97,10 +99,12 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
       } else if (request.body instanceof Readable && request.headers['content-length'] === undefined) {
         request.body = limitStream(request.body, opts.bodyLimit)
       }
-      return reply.from(path, { ...options, queryString: () => query })
+      return reply.from(path, options)
     },
     replyOptions: {
       rewriteRequestHeaders,
+      // The query exactly as the client sent it (and the resolve stage read it).
+      queryString: (_search, _url, request) => request.gateway!.resolved.query,
       // WordPress answers every origin with credentials allowed
       // (rest_send_cors_headers); cross-origin access is the gateway's call.
       rewriteHeaders: (headers) => {

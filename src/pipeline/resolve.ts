@@ -32,6 +32,8 @@ const REST_PREFIX = /^\/(?:index\.php\/)?wp-json(?=\/|$)/i
 const GATEWAY_NAMESPACE = /^\/api\/v1(?:\/|$)/
 const INTERNAL_NAMESPACE = /^\/gateway-bridge(?:\/|$)/
 const BASE = 'http://gateway.invalid'
+// No dot segments, no escapes, nothing `new URL` would rewrite.
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~!$&'()*+,;=:@-]+(?:\.[A-Za-z0-9_~!$&'()*+,;=:@-]+)*)*\/?$/
 
 export function resolve (httpMethod: string, rawUrl: string, headers: IncomingHttpHeaders, body?: unknown): Resolved {
   if (!METHODS.has(httpMethod)) throw new MethodUnsupported()
@@ -42,16 +44,19 @@ export function resolve (httpMethod: string, rawUrl: string, headers: IncomingHt
 
   // The forwarding layer sends `new URL(path)`'s serialisation (backslashes
   // turned to slashes, dot segments resolved), so that is what is classified.
-  let path: string
-  try {
-    path = new URL(rawPath, BASE).pathname
-  } catch {
-    throw new RouteAmbiguous('the path cannot be parsed')
+  let path = rawPath
+  // Most paths are already in normal form; only the others pay for a URL parse.
+  if (!PLAIN_PATH.test(rawPath)) {
+    try {
+      path = new URL(rawPath, BASE).pathname
+    } catch {
+      throw new RouteAmbiguous('the path cannot be parsed')
+    }
   }
 
   // WordPress tries its rewrite rules on the raw and on the urldecoded path (class-wp.php, parse_request).
   const decoded = phpUrlDecode(path)
-  const prefix = REST_PREFIX.exec(path) ?? REST_PREFIX.exec(decoded)
+  const prefix = REST_PREFIX.exec(path) ?? (decoded === path ? null : REST_PREFIX.exec(decoded))
   const pathRoute = prefix === null ? null : canonicalRoute(decoded.slice(decoded.search(REST_PREFIX) + prefix[0].length) || '/')
 
   const params = readPhpParams(rawQuery, PARAMS)

@@ -6,6 +6,7 @@ import type { Keyring } from './keys.js'
 import type { WordPressUser } from '../bridge/client.js'
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt' // RFC 9068 §2.1
+const VERIFIED_MAX = 10_000
 
 export interface AccessClaims extends JWTPayload {
   sub: string
@@ -30,6 +31,7 @@ export class AccessTokens {
   readonly #keys: Keyring
   readonly #settings: TokenSettings
   readonly #expect: JwsExpectations
+  readonly #verified = new Map<string, AccessClaims>()
 
   constructor (keys: Keyring, settings: TokenSettings) {
     this.#keys = keys
@@ -60,8 +62,24 @@ export class AccessTokens {
     return { token, claims }
   }
 
-  /** Verifies signature, algorithm, type and every time claim; throws a GW_ERR_TOKEN_* error. */
+  /**
+   * Verifies signature, algorithm, type and every time claim; throws a
+   * GW_ERR_TOKEN_* error. A token once verified is remembered (clients send
+   * the same one many times), so later uses only check the clock.
+   */
   verify (token: string): AccessClaims {
+    const known = this.#verified.get(token)
+    if (known !== undefined) {
+      if (known.exp > Date.now() / 1000 - this.#settings.clockToleranceSeconds) return known
+      this.#verified.delete(token)
+    }
+    const claims = this.#check(token)
+    if (this.#verified.size >= VERIFIED_MAX) this.#verified.clear()
+    this.#verified.set(token, claims)
+    return claims
+  }
+
+  #check (token: string): AccessClaims {
     const c = verifyCompactJws(token, this.#keys, this.#expect)
     const ok = typeof c.sub === 'string' && /^[1-9]\d{0,19}$/.test(c.sub) && typeof c.jti === 'string' && typeof c.sid === 'string' &&
       typeof c.login === 'string' && typeof c.email === 'string' && Array.isArray(c.roles) && c.roles.every((r) => typeof r === 'string')
