@@ -139,15 +139,25 @@ async function main (): Promise<void> {
   rows.push(gw401)
 
   // Added latency at a steady half of the passthrough's peak rate.
+  // A p99 at 1 ms resolution swings with every GC pause, so the pair is run
+  // three times, alternating, and the medians are compared.
   const rate = Math.floor(base.rps / 2)
-  const baseHalf = await measure(`baseline at ${rate} req/s`, `http://127.0.0.1:${PORTS.passthrough}${path}`, {}, passthrough.pid!, { overallRate: rate })
-  const hsHalf = await measure(`gateway HS256 at ${rate} req/s`, `http://127.0.0.1:${PORTS.hs256}${path}`, bearer(hsToken), hs.pid!, { overallRate: rate })
-  rows.push(baseHalf, hsHalf)
+  const halves: Array<[Row, Row]> = []
+  for (let i = 0; i < 3; i++) {
+    halves.push([
+      await measure(`baseline at ${rate} req/s (run ${i + 1})`, `http://127.0.0.1:${PORTS.passthrough}${path}`, {}, passthrough.pid!, { overallRate: rate }),
+      await measure(`gateway HS256 at ${rate} req/s (run ${i + 1})`, `http://127.0.0.1:${PORTS.hs256}${path}`, bearer(hsToken), hs.pid!, { overallRate: rate })
+    ])
+  }
+  const median = (rs: Row[]) => [...rs].sort((a, b) => a.p99 - b.p99)[1]!
+  const baseHalf = median(halves.map((h) => h[0]))
+  const hsHalf = median(halves.map((h) => h[1]))
+  rows.push(...halves.flat())
 
   const maxRss = Math.max(...[hs, rs, gwWp].map((c) => peakRssMb(c.pid!)))
   const targets: Array<[string, boolean, string]> = [
     ['authenticated proxied GET ≥ 0.90 × passthrough req/s', hsRow.rps / base.rps >= 0.9, `${(hsRow.rps / base.rps).toFixed(2)}×`],
-    ['p99 added latency ≤ 1 ms at half the passthrough\'s peak rate', hsHalf.p99 - baseHalf.p99 <= 1, `${(hsHalf.p99 - baseHalf.p99).toFixed(2)} ms (p99 ${hsHalf.p99} vs ${baseHalf.p99} ms)`],
+    ['p99 added latency ≤ 1 ms at half the passthrough\'s peak rate', hsHalf.p99 - baseHalf.p99 <= 1, `${(hsHalf.p99 - baseHalf.p99).toFixed(0)} ms (median p99 of 3 runs: ${hsHalf.p99} vs ${baseHalf.p99} ms; autocannon's resolution is 1 ms)`],
     ['invalid-token rejections ≥ 50 × WordPress\'s own 401 rate', reject.rps / wp401.rps >= 50, `${(reject.rps / wp401.rps).toFixed(1)}×`],
     ['≥ 5 × the Express alternative', hsRow.rps / expressRow.rps >= 5, `${(hsRow.rps / expressRow.rps).toFixed(2)}×`],
     ['gateway RSS under load ≤ 150 MB', maxRss <= 150, `${maxRss.toFixed(0)} MB peak`]

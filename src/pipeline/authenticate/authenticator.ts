@@ -9,7 +9,8 @@ import type { Identity } from './identity.js'
  */
 export interface Authenticator {
   readonly name: string
-  authenticate (request: FastifyRequest, credentials: Credentials): Promise<Identity | null>
+  /** Synchronous where it can be: most requests need no I/O to authenticate. */
+  authenticate (request: FastifyRequest, credentials: Credentials): Identity | null | Promise<Identity | null>
 }
 
 /** The credential header, split once for every authenticator. */

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { AuthHeaderNotAllowed, AuthSchemeUnsupported, TokenMalformed } from '../../errors.js'
-import type { Authenticator } from './authenticator.js'
+import type { Authenticator, Credentials } from './authenticator.js'
 import { readCredentials } from './credentials.js'
 import type { Identity } from './identity.js'
 
@@ -25,15 +25,21 @@ export class AuthenticationChain {
 
   get header (): string { return this.#header }
 
-  async authenticate (request: FastifyRequest): Promise<Identity | null> {
+  /** Synchronous unless an authenticator needs I/O; callers await the result either way. */
+  authenticate (request: FastifyRequest): Identity | null | Promise<Identity | null> {
     // With a custom header, Authorization carrying credentials is refused rather
     // than ignored: a client or proxy that sends it has misunderstood the set-up.
     if (this.#header !== 'authorization' && readCredentials(request.raw, 'authorization') !== null) throw new AuthHeaderNotAllowed(this.#headerName)
     const credentials = readCredentials(request.raw, this.#header, this.#header !== 'authorization')
     if (credentials === null) return null
     if (credentials.value === '') throw new TokenMalformed()
-    for (const a of this.#authenticators) {
-      const identity = await a.authenticate(request, credentials)
+    return this.#walk(request, credentials, 0)
+  }
+
+  #walk (request: FastifyRequest, credentials: Credentials, from: number): Identity | null | Promise<Identity | null> {
+    for (let i = from; i < this.#authenticators.length; i++) {
+      const identity = this.#authenticators[i]!.authenticate(request, credentials)
+      if (identity instanceof Promise) return identity.then((id) => id ?? this.#walk(request, credentials, i + 1))
       if (identity !== null) return identity
     }
     throw new AuthSchemeUnsupported()
