@@ -123,10 +123,19 @@ async function main (): Promise<void> {
 
   const rows: Row[] = []
   rows.push(await measure('stub upstream, directly', stubUrl + path, {}, stub.pid!))
-  const base = await measure('**baseline**: bare @fastify/http-proxy passthrough', `http://127.0.0.1:${PORTS.passthrough}${path}`, {}, passthrough.pid!)
-  rows.push(base)
-  const hsRow = await measure('gateway, valid HS256 token', `http://127.0.0.1:${PORTS.hs256}${path}`, bearer(hsToken), hs.pid!)
-  rows.push(hsRow)
+  // The pair the main target compares is measured three times, alternating,
+  // and the medians kept: on a shared 2-core machine one run can be off by a fifth.
+  const peaks: Array<[Row, Row]> = []
+  for (let i = 0; i < 3; i++) {
+    peaks.push([
+      await measure(`baseline: bare @fastify/http-proxy passthrough (run ${i + 1})`, `http://127.0.0.1:${PORTS.passthrough}${path}`, {}, passthrough.pid!),
+      await measure(`gateway, valid HS256 token (run ${i + 1})`, `http://127.0.0.1:${PORTS.hs256}${path}`, bearer(hsToken), hs.pid!)
+    ])
+  }
+  const byRps = (rs: Row[]) => [...rs].sort((a, b) => a.rps - b.rps)[1]!
+  const base = { ...byRps(peaks.map((p) => p[0])), name: '**baseline**: bare @fastify/http-proxy passthrough (median of 3)' }
+  const hsRow = { ...byRps(peaks.map((p) => p[1])), name: 'gateway, valid HS256 token (median of 3)' }
+  rows.push(base, hsRow)
   rows.push(await measure('gateway, valid RS256 token', `http://127.0.0.1:${PORTS.rs256}${path}`, bearer(rsToken), rs.pid!))
   rows.push({ name: 'gateway, API key', rps: NaN, p50: NaN, p99: NaN, rssMb: null, status: 'not measured: the API key method does not exist yet' })
   const reject = await measure('gateway, rejecting an invalid token', `http://127.0.0.1:${PORTS.hs256}${path}`, bearer(hsToken.slice(0, -4) + 'AAAA'), hs.pid!)
@@ -149,15 +158,16 @@ async function main (): Promise<void> {
       await measure(`gateway HS256 at ${rate} req/s (run ${i + 1})`, `http://127.0.0.1:${PORTS.hs256}${path}`, bearer(hsToken), hs.pid!, { overallRate: rate })
     ])
   }
-  const median = (rs: Row[]) => [...rs].sort((a, b) => a.p99 - b.p99)[1]!
-  const baseHalf = median(halves.map((h) => h[0]))
-  const hsHalf = median(halves.map((h) => h[1]))
-  rows.push(...halves.flat())
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!
+  // Each pair ran back to back, so its ratio or difference is the fair one; the median of three is kept.
+  const throughputRatio = mid(peaks.map(([b, g]) => g.rps / b.rps))
+  const addedP99 = mid(halves.map(([b, g]) => g.p99 - b.p99))
+  rows.push(...peaks.flat(), ...halves.flat())
 
   const maxRss = Math.max(...[hs, rs, gwWp].map((c) => peakRssMb(c.pid!)))
   const targets: Array<[string, boolean, string]> = [
-    ['authenticated proxied GET ≥ 0.90 × passthrough req/s', hsRow.rps / base.rps >= 0.9, `${(hsRow.rps / base.rps).toFixed(2)}×`],
-    ['p99 added latency ≤ 1 ms at half the passthrough\'s peak rate', hsHalf.p99 - baseHalf.p99 <= 1, `${(hsHalf.p99 - baseHalf.p99).toFixed(0)} ms (median p99 of 3 runs: ${hsHalf.p99} vs ${baseHalf.p99} ms; autocannon's resolution is 1 ms)`],
+    ['authenticated proxied GET ≥ 0.90 × passthrough req/s', throughputRatio >= 0.9, `${throughputRatio.toFixed(2)}× (median of 3 back-to-back pairs: ${peaks.map(([b, g]) => (g.rps / b.rps).toFixed(2)).join(', ')})`],
+    ['p99 added latency ≤ 1 ms at half the passthrough\'s peak rate', addedP99 <= 1, `${addedP99} ms (median of 3 pairs: ${halves.map(([b, g]) => g.p99 - b.p99).join(', ')} ms; autocannon's resolution is 1 ms)`],
     ['invalid-token rejections ≥ 50 × WordPress\'s own 401 rate', reject.rps / wp401.rps >= 50, `${(reject.rps / wp401.rps).toFixed(1)}×`],
     ['≥ 5 × the Express alternative', hsRow.rps / expressRow.rps >= 5, `${(hsRow.rps / expressRow.rps).toFixed(2)}×`],
     ['gateway RSS under load ≤ 150 MB', maxRss <= 150, `${maxRss.toFixed(0)} MB peak`]
@@ -172,7 +182,8 @@ async function main (): Promise<void> {
   const verdicts = targets.map(([what, ok, value]) => `| ${what} | ${value} | ${ok ? 'met' : '**not met**'} |`).join('\n')
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, Node ${process.version}`
   const report = `# Benchmark results\n\nRun on ${new Date().toISOString()}: ${machine}. autocannon, ${CONNECTIONS} connections, ${DURATION} s per row after a 2 s warm-up; every target in its own process${TASKSET ? ' pinned to core 1, the load generator and the stub upstream on core 0' : ' (taskset missing: nothing pinned)'}. Upstream: a stub answering ~1 KB of JSON. Gateways: the built server (\`dist/server.js\`) with Redis, revocation checks on (local view), default policy \`authenticated\`.\n\n${table}\n\n| target | measured | |\n| --- | --- | --- |\n${verdicts}\n`
-  writeFileSync('bench/results.md', report)
+  const analysis = readFileSync('bench/analysis.md', 'utf8')
+  writeFileSync('bench/results.md', report + '\n' + analysis)
   process.stdout.write('\n' + report)
 }
 
