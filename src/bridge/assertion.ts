@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto'
+import { ExpiringCache } from '../util/expiring-cache.js'
 
 // The signed statement that tells WordPress who the caller is (DESIGN §3).
 // Signed by hand rather than through a JWT library: it is made on every
@@ -26,12 +27,11 @@ const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toStrin
 // A signed assertion is reused for the same caller, method and route for up
 // to 10 s (it stays valid for 20 s more): signing costs more than the
 // lookup, and the bridge would accept the reused one exactly as a new one.
-const REUSE_SECONDS = 10
-const CACHE_MAX = 10_000
+const REUSE_MS = 10_000
 
 export class AssertionSigner {
   readonly #secret: Buffer
-  readonly #cache = new Map<string, { value: string, iat: number }>()
+  readonly #reusable = new ExpiringCache<string>()
 
   constructor (secret: Buffer) {
     this.#secret = secret
@@ -40,13 +40,13 @@ export class AssertionSigner {
   /** An assertion for these facts, freshly signed or reused (see REUSE_SECONDS). */
   assert (facts: AssertionFacts): string {
     if (facts.emb !== undefined) return this.sign(facts)
-    const now = Math.floor(Date.now() / 1000)
     const key = `${facts.sub ?? ''}\0${facts.via}\0${facts.mth}\0${facts.rte}`
-    const hit = this.#cache.get(key)
-    if (hit !== undefined && now - hit.iat < REUSE_SECONDS) return hit.value
-    const value = this.sign(facts, now)
-    if (this.#cache.size >= CACHE_MAX) this.#cache.clear()
-    this.#cache.set(key, { value, iat: now })
+    const hit = this.#reusable.get(key)
+    if (hit !== undefined) return hit
+    const now = Date.now()
+    // iat is whole seconds, rounded down: the reuse window ends by iat + 10 s whatever the fraction.
+    const value = this.sign(facts, Math.floor(now / 1000))
+    this.#reusable.set(key, value, Math.floor(now / 1000) * 1000 + REUSE_MS)
     return value
   }
 

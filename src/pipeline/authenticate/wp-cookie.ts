@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import type { BridgeClient } from '../../bridge/client.js'
 import { CookieInvalid } from '../../errors.js'
+import { ExpiringCache } from '../../util/expiring-cache.js'
 import type { Identity } from './identity.js'
 
 const LOGGED_IN = /(?:^|;\s*)wordpress_logged_in_[0-9a-f]+=/
 const CACHE_MS = 10_000
-const CACHE_MAX = 10_000
 
 /**
  * WordPress's own logins for REST calls of wp-admin and the block editor: the
@@ -18,7 +18,7 @@ const CACHE_MAX = 10_000
  */
 export class WordPressCookieAuthenticator {
   readonly #bridge: BridgeClient
-  readonly #cache = new Map<string, { identity: Identity, until: number }>()
+  readonly #cache = new ExpiringCache<Identity>()
 
   constructor (bridge: BridgeClient) {
     this.#bridge = bridge
@@ -30,12 +30,11 @@ export class WordPressCookieAuthenticator {
     if (cookie === undefined || typeof nonce !== 'string' || !LOGGED_IN.test(cookie)) return null
     const key = createHash('sha256').update(cookie).update('\0').update(nonce).digest('base64url')
     const hit = this.#cache.get(key)
-    if (hit !== undefined && hit.until > Date.now()) return hit.identity
+    if (hit !== undefined) return hit
     const user = await this.#bridge.checkCookie(cookie, nonce)
     if (user === null) throw new CookieInvalid()
     const identity: Identity = { userId: String(user.id), login: user.login, email: user.email, roles: user.roles, via: 'cookie' }
-    if (this.#cache.size >= CACHE_MAX) this.#cache.clear()
-    this.#cache.set(key, { identity, until: Date.now() + CACHE_MS })
+    this.#cache.set(key, identity, Date.now() + CACHE_MS)
     return identity
   }
 }
