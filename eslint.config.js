@@ -1,7 +1,7 @@
 import neostandard from 'neostandard'
 
 export default [
-  ...neostandard({ ts: true, ignores: ['dist/**', 'coverage/**', '.wp-test/**', '.tap/**'] }),
+  ...neostandard({ ts: true, ignores: ['dist/**', 'coverage/**', '.wp-test/**', '.wp-local/**', '.tap/**'] }),
   {
     rules: {
       // TypeBox names a schema and its static type alike (`const X = Type...; type X = Static<typeof X>`).

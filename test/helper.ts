@@ -9,12 +9,24 @@ import type { Config } from '../src/config/schema.js'
 import { RedisStore } from '../src/store/redis.js'
 import type { Store } from '../src/store/index.js'
 
-// Tests talk to real things: the test WordPress with the bridge
-// (scripts/test-wordpress.sh, started by `npm test`), a real Redis, and real
-// HTTP servers on port 0.
+// Tests talk to real things: a WordPress with the bridge and a Redis made for
+// this run alone (scripts/test.sh, which `npm test` runs), and real HTTP
+// servers on port 0.
 
-export const WP_URL = `http://127.0.0.1:${process.env.WP_TEST_PORT ?? '8890'}`
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+function fromRun (name: string): string {
+  const value = process.env[name]
+  if (value === undefined || value === '') throw new Error(`${name} is not set: run the tests with npm test (scripts/test.sh starts what they need)`)
+  return value
+}
+
+export const WP_URL = fromRun('WP_TEST_URL')
+/** The same site, served with the bridge's enforcement taken off: what the gateway must hold alone. */
+export const WP_UNGUARDED_URL = fromRun('WP_TEST_UNGUARDED_URL')
+/** The instance's folder; `${WP_DIR}/load.php` loads its WordPress from a PHP CLI script. */
+export const WP_DIR = fromRun('WP_TEST_DIR')
+/** Where the instance's bridge sends its events (tests that need them listen there). */
+export const EVENTS_PORT = Number(fromRun('WP_TEST_EVENTS_PORT'))
+export const REDIS_URL = fromRun('TEST_REDIS_URL')
 export const BRIDGE_SECRET = process.env.BRIDGE_SECRET ?? 'test-bridge-secret-0123456789abcdef0123456789abcdef'
 export const JWT_SECRET = 'test-jwt-secret-abcdefghijklmnopqrstuvwxyz012345'
 
