@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import { ASSERTION_HEADER } from '../bridge/assertion.js'
-import { EVENTS_PATH, EventVerifier } from '../bridge/events.js'
+import { EVENT_TYPES, EVENTS_PATH, EventVerifier } from '../bridge/events.js'
 
 const Event = Type.Object({
-  type: Type.Union([Type.Literal('password_changed'), Type.Literal('roles_changed'), Type.Literal('user_deleted'), Type.Literal('logout')]),
+  type: Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))),
   user_id: Type.Integer({ minimum: 1 })
 }, { additionalProperties: false })
 type Event = Static<typeof Event>
@@ -19,9 +19,9 @@ export default async function eventRoutes (app: FastifyInstance): Promise<void> 
   const verifier = new EventVerifier(app.config.env.bridgeSecret, app.store)
 
   app.post<{ Body: Event }>(EVENTS_PATH, { bodyLimit: 4096, schema: { body: Event } }, async (request, reply) => {
-    await verifier.verify(request.headers[ASSERTION_HEADER])
-    const ended = await app.sessions.revokeUser(request.body.user_id)
-    request.log.info({ audit: { action: `event.${request.body.type}`, actor: 'wordpress', target: `user:${request.body.user_id}`, sessions: ended } }, 'bridge event')
+    const event = await verifier.verify(request.headers[ASSERTION_HEADER], request.body)
+    const ended = await app.sessions.revokeUser(event.userId)
+    request.log.info({ audit: { action: `event.${event.type}`, actor: 'wordpress', target: `user:${event.userId}`, sessions: ended } }, 'bridge event')
     return reply.code(204).send()
   })
 }

@@ -2,21 +2,20 @@ import t from 'tap'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { createHmac, randomBytes } from 'node:crypto'
-import { resolve } from 'node:path'
-import { BRIDGE_SECRET, buildTestApp, password, session, throwawayUser } from '../helper.js'
+import { join } from 'node:path'
+import { BRIDGE_SECRET, buildTestApp, EVENTS_PORT, password, session, throwawayUser, WP_DIR } from '../helper.js'
 
 // The real WordPress tells the gateway when users change (bridge events to
 // WP_AUTH_GATEWAY_URL, which the test WordPress points at this port), and
 // the gateway ends that user's sessions before WordPress has even answered.
 
-const GATEWAY_PORT = Number(process.env.WP_TEST_GATEWAY_PORT ?? 8891)
-const LOAD = resolve(process.env.WP_TEST_DIR ?? '.wp-test', 'load.php')
+const LOAD = join(WP_DIR, 'load.php')
 // Asynchronous: the gateway answering the bridge's event runs in this very process.
 const php = async (code: string) => await promisify(execFile)('php', ['-r', `require '${LOAD}'; ${code}`])
 
 t.test('password, role, deletion and logout in WordPress end the user\'s sessions at once', async (t) => {
   const app = await buildTestApp(t)
-  await app.listen({ port: GATEWAY_PORT, host: '127.0.0.1' })
+  await app.listen({ port: EVENTS_PORT, host: '127.0.0.1' })
   const admin = { authorization: `Bearer ${(await session(app, 'admin', password('admin'))).access_token}` }
   const alive = async (access: string) => (await app.inject({ method: 'GET', url: '/wp-json/wp/v2/users/me', headers: { authorization: `Bearer ${access}` } })).statusCode === 200
 
@@ -55,7 +54,7 @@ t.test('events must be signed by the bridge, fresh and never replayed', async (t
   const now = Math.floor(Date.now() / 1000)
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
   const sign = (claims: object, secret = BRIDGE_SECRET) => {
-    const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ iss: 'wordpress-bridge', aud: 'wp-auth-gateway', iat: now, exp: now + 30, via: 'bridge', mth: 'POST', rte: '/_gateway/events', jti: randomBytes(16).toString('base64url'), ...claims })}`
+    const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ iss: 'wordpress-bridge', aud: 'wp-auth-gateway', iat: now, exp: now + 30, via: 'bridge', mth: 'POST', rte: '/_gateway/events', jti: randomBytes(16).toString('base64url'), evt: 'logout', uid: pair.user.id, ...claims })}`
     return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`
   }
   const send = (assertion: string | undefined, body: object = { type: 'logout', user_id: pair.user.id }) =>
@@ -68,7 +67,12 @@ t.test('events must be signed by the bridge, fresh and never replayed', async (t
     ['expired', sign({ iat: now - 100, exp: now - 70 })],
     ['too long-lived', sign({ exp: now + 3600 })],
     ['another route', sign({ rte: '/wp/v2/posts' })],
-    ['no jti', sign({ jti: undefined })]
+    ['no jti', sign({ jti: undefined })],
+    ['no signed event', sign({ evt: undefined, uid: undefined })],
+    // A genuine signature for one event cannot carry another (the body is what the signature says, or nothing).
+    ['signed for another user', sign({ uid: 1 })],
+    ['signed for another kind', sign({ evt: 'roles_changed' })],
+    ['the user as a string', sign({ uid: String(pair.user.id) })]
   ]
   for (const [name, assertion] of refused) {
     const res = await send(assertion)

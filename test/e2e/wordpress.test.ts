@@ -107,10 +107,15 @@ t.test('identity headers from clients never reach WordPress', async (t) => {
   const app = await buildTestApp(t, { policy: { rules: [{ route: '/wp/v2/users/me', access: 'public' }] } })
   // A correctly signed assertion claiming the administrator: only the gateway may speak for callers.
   const forged = new AssertionSigner(Buffer.from(BRIDGE_SECRET)).sign({ sub: String(USERS.admin.id), via: 'jwt', mth: 'GET', rte: '/wp/v2/users/me' })
-  for (const header of ['x-wp-gateway-assertion', 'X-WP-Gateway-Assertion', 'x_wp_gateway_assertion', 'X_WP_GATEWAY_ASSERTION']) {
+  for (const header of ['x-wp-gateway-assertion', 'X-WP-Gateway-Assertion']) {
     const res = await app.inject({ method: 'GET', url: '/wp-json/wp/v2/users/me', headers: { [header]: forged } })
     t.equal(res.statusCode, 401, `${header}: anonymous to WordPress`)
     t.equal(res.json().code, 'rest_not_logged_in', `${header}: WordPress saw no user`)
+  }
+  // Spellings PHP would read as the same header are refused before anything else.
+  for (const header of ['x_wp_gateway_assertion', 'X_WP_GATEWAY_ASSERTION', 'X.WP.Gateway.Assertion']) {
+    const res = await app.inject({ method: 'GET', url: '/wp-json/wp/v2/users/me', headers: { [header]: forged } })
+    t.equal(res.json().code, 'GW_ERR_HEADER_REFUSED', header)
   }
   const editor = await login(app, 'editor')
   const res = await app.inject({ method: 'GET', url: '/wp-json/wp/v2/users/me', headers: { authorization: `Bearer ${editor}`, 'x-wp-gateway-assertion': forged } })

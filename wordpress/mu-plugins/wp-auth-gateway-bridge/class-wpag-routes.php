@@ -1,0 +1,165 @@
+<?php
+/**
+ * The bridge's internal REST routes, for the gateway alone: /wp-json/gateway-bridge/v1/.
+ *
+ * @package wp-auth-gateway
+ */
+
+/**
+ * What only WordPress can answer for the gateway: whether a password is
+ * right, who a user is, whether a login cookie is valid.
+ */
+final class WPAG_Routes {
+
+	const NAMESPACE_V1 = 'gateway-bridge/v1';
+	const PROTOCOL     = 2;
+
+	/*
+	 * A phpass hash of a random throwaway password. Checked against when the
+	 * login names no user, so that "unknown user" costs the same hashing time
+	 * as "wrong password" and timing does not tell whether a user exists.
+	 */
+	const DUMMY_HASH = '$P$B7OmgOufaN5yUOb7Tn5JKUE2bSjrX1.';
+
+	/**
+	 * rest_api_init: registers the routes.
+	 */
+	public static function register() {
+		$routes = array(
+			'/ping'                => array( 'GET', 'ping' ),
+			'/authenticate'        => array( 'POST', 'authenticate' ),
+			'/users/(?P<id>\d+)'   => array( 'GET', 'get_user' ),
+			'/cookie'              => array( 'POST', 'cookie' ),
+		);
+		foreach ( $routes as $route => list( $method, $callback ) ) {
+			register_rest_route(
+				self::NAMESPACE_V1,
+				$route,
+				array(
+					'methods'             => $method,
+					'callback'            => array( __CLASS__, $callback ),
+					'permission_callback' => array( __CLASS__, 'permission' ),
+					'show_in_index'       => false,
+				)
+			);
+		}
+	}
+
+	/**
+	 * Only the gateway itself: an assertion with `via` = "gateway" for exactly
+	 * this request (checked here too, not only in rest_pre_dispatch, so that
+	 * no sub-request can reach these routes).
+	 *
+	 * @param WP_REST_Request $request The request.
+	 * @return true|WP_Error
+	 */
+	public static function permission( $request ) {
+		$claims = WPAG_Assertion::rest();
+		if ( null !== $claims && 'gateway' === $claims['via'] && WPAG_Rest_Guard::matches( $request, $claims['mth'], $claims['rte'] ) ) {
+			return true;
+		}
+		return new WP_Error( 'gateway_forbidden', 'Forbidden.', array( 'status' => 403 ) );
+	}
+
+	/**
+	 * GET ping: proves to the gateway that the bridge is installed, accepts its
+	 * assertions, and which protocol it speaks.
+	 *
+	 * @return WP_REST_Response
+	 */
+	public static function ping() {
+		return new WP_REST_Response(
+			array(
+				'bridge'            => 'wp-auth-gateway',
+				'protocol'          => self::PROTOCOL,
+				'require_assertion' => WPAG_Settings::require_assertion(),
+				'events'            => WPAG_Settings::events_enabled(),
+			),
+			200
+		);
+	}
+
+	/**
+	 * The user record the gateway works with.
+	 *
+	 * @param WP_User $user User.
+	 * @return array
+	 */
+	public static function user_record( WP_User $user ) {
+		return array(
+			'id'           => (int) $user->ID,
+			'login'        => (string) $user->user_login,
+			'email'        => (string) $user->user_email,
+			'display_name' => (string) $user->display_name,
+			'roles'        => array_values( (array) $user->roles ),
+		);
+	}
+
+	/**
+	 * The one failure answer of /authenticate, whatever went wrong.
+	 *
+	 * @return WP_Error
+	 */
+	private static function invalid_credentials() {
+		return new WP_Error( 'invalid_credentials', 'Invalid username or password.', array( 'status' => 401 ) );
+	}
+
+	/**
+	 * POST authenticate {login, password}. wp_authenticate() (pluggable.php)
+	 * runs the `authenticate` filter: login or email, every hash format, spam
+	 * and blocked checks, plugins hooked into login, and wp_login_failed for
+	 * lockout plugins. Its specific error codes would tell whether a user
+	 * exists, so every failure becomes the same answer.
+	 *
+	 * @param WP_REST_Request $request The request.
+	 * @return WP_REST_Response|WP_Error
+	 */
+	public static function authenticate( $request ) {
+		$login = $request->get_param( 'login' );
+		$password = $request->get_param( 'password' );
+		if ( ! is_string( $login ) || ! is_string( $password ) || '' === trim( $login ) || '' === trim( $password ) ) {
+			return self::invalid_credentials();
+		}
+		$user = wp_authenticate( $login, $password );
+		if ( $user instanceof WP_User && ! is_wp_error( $user ) ) {
+			// Users whose cache was never cleaned since the bridge came have no
+			// fingerprint yet; without one, their next password change would go unseen.
+			WPAG_Events::check_password_fingerprint( (int) $user->ID, false );
+			return new WP_REST_Response( self::user_record( $user ), 200 );
+		}
+		if ( is_wp_error( $user ) && in_array( $user->get_error_code(), array( 'invalid_username', 'invalid_email' ), true ) ) {
+			wp_check_password( $password, self::DUMMY_HASH ); // No hash was checked: spend the same time anyway.
+		}
+		return self::invalid_credentials();
+	}
+
+	/**
+	 * GET users/<id>.
+	 *
+	 * @param WP_REST_Request $request The request.
+	 * @return WP_REST_Response|WP_Error
+	 */
+	public static function get_user( $request ) {
+		$user = get_userdata( (int) $request['id'] );
+		if ( ! $user ) {
+			return new WP_Error( 'user_not_found', 'User not found.', array( 'status' => 404 ) );
+		}
+		return new WP_REST_Response( self::user_record( $user ), 200 );
+	}
+
+	/**
+	 * POST cookie {cookie, nonce}: a request of the WordPress admin or block
+	 * editor (logged-in cookie + X-WP-Nonce), and as whom. Every failure gives
+	 * the same answer.
+	 *
+	 * @param WP_REST_Request $request The request.
+	 * @return WP_REST_Response|WP_Error
+	 */
+	public static function cookie( $request ) {
+		$user = WPAG_Cookie::user( $request->get_param( 'cookie' ), $request->get_param( 'nonce' ) );
+		if ( null === $user ) {
+			return new WP_Error( 'invalid_cookie', 'The login cookie or nonce is not valid.', array( 'status' => 401 ) );
+		}
+		return new WP_REST_Response( self::user_record( $user ), 200 );
+	}
+}
