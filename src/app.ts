@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config/schema.js'
 import type { Store } from './store/index.js'
 import services from './services.js'
@@ -14,6 +14,7 @@ import { createGate } from './pipeline/gate.js'
 import { WordPressCookieAuthenticator } from './pipeline/authenticate/wp-cookie.js'
 import cors from './cors.js'
 import { clientErrorHandler } from './client-errors.js'
+import { restErrorBody } from './errors.js'
 
 export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
@@ -35,6 +36,11 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
     trustProxy: config.server.trustProxy,
     return503OnClosing: true,
     clientErrorHandler,
+    // A path Fastify's router cannot decode (a malformed escape) gets the gateway's shape too.
+    frameworkErrors: (err, _request, res) => {
+      const reply = res as unknown as FastifyReply
+      void reply.code(400).header('cache-control', 'no-store').send(restErrorBody('GW_ERR_ROUTE_AMBIGUOUS', `The request could not be classified unambiguously: ${err.message}`, 400))
+    },
     // No type coercion: `password: ["x"]` is a bad request, not the string "x".
     ajv: { customOptions: { coerceTypes: false } },
     // One log line per request costs more than the gateway's own work; the audit stage records decisions.
@@ -57,17 +63,18 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(forward, {
     upstream: config.env.wordpressUrl,
     signer: app.assertions,
-    authHeader: app.authentication.header,
+    guardedHeaders: app.authentication.guardedHeaders,
     timeoutMs: config.upstream.timeoutMs,
     connections: config.upstream.connections,
     bodyLimit: config.server.bodyLimit,
     policy: app.policy,
-    preHandler: createGate({
+    gate: createGate({
       policy: app.policy,
       auth: app.authentication,
       cookies: config.site.cookieAuth ? new WordPressCookieAuthenticator(app.bridge) : null,
       site: config.site,
-      bodyLimit: config.server.bodyLimit
+      bodyLimit: config.server.bodyLimit,
+      resolve: { maxVars: config.upstream.maxInputVars }
     })
   })
   return app

@@ -4,7 +4,7 @@ import { restErrorBody } from './errors.js'
 
 const TOKEN_ERRORS = new Set(['GW_ERR_TOKEN_MALFORMED', 'GW_ERR_TOKEN_INVALID', 'GW_ERR_TOKEN_EXPIRED'])
 // Our own 5xx errors carry messages written for clients; everything else is hidden.
-const SAFE_5XX = new Set(['GW_ERR_UPSTREAM_UNAVAILABLE', 'GW_ERR_STORE_UNAVAILABLE'])
+const SAFE_5XX = new Set(['GW_ERR_UPSTREAM_UNAVAILABLE', 'GW_ERR_STORE_UNAVAILABLE', 'GW_ERR_BRIDGE_UNAVAILABLE'])
 const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_VALIDATION: 'GW_ERR_BAD_REQUEST',
   FST_ERR_CTP_BODY_TOO_LARGE: 'GW_ERR_BODY_TOO_LARGE',

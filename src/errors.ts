@@ -10,6 +10,9 @@ const clientError = (code: string, message: string, status: number) => createErr
 // error_to_response) so existing WordPress clients parse it unchanged.
 
 export const RouteAmbiguous = clientError('GW_ERR_ROUTE_AMBIGUOUS', 'The request could not be classified unambiguously: %s', 400)
+export const TooManyParameters = clientError('GW_ERR_TOO_MANY_PARAMETERS', 'The %s holds more than %d parameters, more than PHP reads (max_input_vars).', 400)
+export const FormBodyRefused = clientError('GW_ERR_FORM_BODY_REFUSED', 'The form body is not in a form the gateway and PHP read alike: %s.', 400)
+export const HeaderRefused = clientError('GW_ERR_HEADER_REFUSED', 'The header %s is not accepted: %s.', 400)
 export const MethodUnsupported = clientError('GW_ERR_METHOD_UNSUPPORTED', 'The HTTP method is not supported.', 405)
 export const RouteNotFound = clientError('GW_ERR_ROUTE_NOT_FOUND', 'No route was found matching the URL and request method.', 404)
 export const RouteDisabled = clientError('GW_ERR_ROUTE_DISABLED', 'This route is disabled.', 403)
@@ -37,6 +40,7 @@ export const BadRequest = clientError('GW_ERR_BAD_REQUEST', '%s', 400)
 export const BodyTooLarge = clientError('GW_ERR_BODY_TOO_LARGE', 'The request body is too large.', 413)
 
 export const UpstreamUnavailable = createError('GW_ERR_UPSTREAM_UNAVAILABLE', 'WordPress could not be reached.', 502)
+export const BridgeUnavailable = createError('GW_ERR_BRIDGE_UNAVAILABLE', 'WordPress does not accept the gateway (bridge missing or BRIDGE_SECRET different).', 503)
 export const StoreUnavailable = createError('GW_ERR_STORE_UNAVAILABLE', 'The gateway cannot verify requests right now.', 503)
 export const Internal = createError('GW_ERR_INTERNAL', 'Internal server error.', 500)
 

@@ -15,11 +15,14 @@ export interface AssertionFacts {
   /** WordPress user ID; absent for an anonymous (public) request. */
   sub?: string | undefined
   via: Via | 'none'
-  /** Effective HTTP method and canonical REST route the gateway authorised. */
+  /** Effective HTTP method. */
   mth: string
-  rte: string
+  /** The canonical REST route the gateway authorised; absent for a site page, which may dispatch no REST request. */
+  rte?: string | undefined
   /** With `_embed`: the caller's GET rules, which the bridge holds embedded sub-requests to. */
   emb?: { r: Array<[string, 0 | 1]>, d: 0 | 1 }
+  /** For a batch: the (method, route) of each sub-request the gateway authorised. */
+  bat?: Array<[string, string]>
 }
 
 const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')
@@ -39,8 +42,8 @@ export class AssertionSigner {
 
   /** An assertion for these facts, freshly signed or reused (see REUSE_SECONDS). */
   assert (facts: AssertionFacts): string {
-    if (facts.emb !== undefined) return this.sign(facts)
-    const key = `${facts.sub ?? ''}\0${facts.via}\0${facts.mth}\0${facts.rte}`
+    if (facts.emb !== undefined || facts.bat !== undefined) return this.sign(facts)
+    const key = `${facts.sub ?? ''}\0${facts.via}\0${facts.mth}\0${facts.rte ?? ''}`
     const hit = this.#reusable.get(key)
     if (hit !== undefined) return hit
     const now = Date.now()
@@ -59,8 +62,9 @@ export class AssertionSigner {
       ...(facts.sub === undefined ? {} : { sub: facts.sub }),
       via: facts.via,
       mth: facts.mth,
-      rte: facts.rte,
-      ...(facts.emb === undefined ? {} : { emb: facts.emb })
+      ...(facts.rte === undefined ? {} : { rte: facts.rte }),
+      ...(facts.emb === undefined ? {} : { emb: facts.emb }),
+      ...(facts.bat === undefined ? {} : { bat: facts.bat })
     }
     const input = HEADER + '.' + Buffer.from(JSON.stringify(claims)).toString('base64url')
     return input + '.' + createHmac('sha256', this.#secret).update(input).digest('base64url')

@@ -39,7 +39,11 @@ export const FileConfig = Type.Object({
   }, { additionalProperties: false, default: {} }),
   upstream: Type.Object({
     timeoutMs: Type.Integer({ minimum: 100, default: 30_000 }),
-    connections: Type.Integer({ minimum: 1, maximum: 1024, default: 64 })
+    connections: Type.Integer({ minimum: 1, maximum: 1024, default: 64 }),
+    // PHP's max_input_vars on the WordPress server (php.ini; 1000 by default).
+    // PHP drops parameters past it, so requests with more are refused. Never
+    // set it higher than the server's.
+    maxInputVars: Type.Integer({ minimum: 10, maximum: 100_000, default: 1000 })
   }, { additionalProperties: false, default: {} }),
   tokens: Type.Object({
     algorithm: Type.Union([Type.Literal('HS256'), Type.Literal('RS256')], { default: 'HS256' }),

@@ -2,27 +2,31 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import proxy from '@fastify/http-proxy'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Http2ServerRequest, IncomingHttpHeaders as Http2Headers } from 'node:http2'
-import { ASSERTION_HEADER, type AssertionSigner } from '../bridge/assertion.js'
 import { Readable } from 'node:stream'
+import { ASSERTION_HEADER, type AssertionFacts, type AssertionSigner } from '../bridge/assertion.js'
 import { BodyTooLarge, UpstreamUnavailable } from '../errors.js'
 import { limitStream } from './body-limit.js'
-import { METHODS } from './resolve.js'
-import type { GatePreHandler } from './gate.js'
+import { METHODS } from './resolve/index.js'
+import { forwardable } from './resolve/headers.js'
+import { needsBody, type Gate, type GatewayContext } from './gate.js'
 import type { Policy } from './policy.js'
 
 export interface ForwardOptions {
   upstream: URL
   signer: AssertionSigner
-  /** The configured credential header, lower-case. */
-  authHeader: string
+  /** The credential headers, lower-case: never forwarded. */
+  guardedHeaders: ReadonlySet<string>
   timeoutMs: number
   connections: number
   bodyLimit: number
   policy: Policy
-  preHandler: GatePreHandler
+  gate: Gate
 }
 
 const IDENTITY_PREFIX = 'x-wp-gateway'
+// Headers WordPress or PHP would take as facts about the request that only
+// the gateway may state: IIS's original URL (wp_fix_server_vars, load.php).
+const DROPPED = new Set(['x-original-url', 'x-rewrite-url', 'forwarded', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-for'])
 type IncomingMessageLike = import('node:http').IncomingMessage | Http2ServerRequest
 
 /**
@@ -31,43 +35,38 @@ type IncomingMessageLike = import('node:http').IncomingMessage | Http2ServerRequ
  * connections.
  */
 export default async function forward (app: FastifyInstance, opts: ForwardOptions): Promise<void> {
-  // Bodies stream through untouched, except form bodies: PHP reads
-  // `rest_route` from them (resolve stage), so they are buffered, up to the limit.
+  const { signer, guardedHeaders } = opts
+
+  // Stages 1-4 on the head, before the body is read.
+  app.addHook('preParsing', async (request) => { await opts.gate.head(request) })
+
+  // Bodies stream through untouched, except where the gateway must read them
+  // first (a POST form to the front controller may name its route, a batch
+  // its sub-requests): those are buffered, up to the limit.
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser(['application/x-www-form-urlencoded', 'multipart/form-data'], { parseAs: 'buffer', bodyLimit: opts.bodyLimit }, (_request, body, done) => { done(null, body) })
-  app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
+  app.addContentTypeParser('*', (request, payload, done) => {
+    if (!needsBody(request)) {
+      done(null, payload)
+      return
+    }
+    readAll(payload, opts.bodyLimit).then((body) => { done(null, body) }, done)
+  })
 
-  const { signer, authHeader } = opts
-  const credentials = new Set(['authorization', 'proxy-authorization', authHeader])
-
-  // PHP turns `-` and `_` alike into `_` in $_SERVER (HTTP_X_WP_GATEWAY_ASSERTION),
-  // so `X_WP_Gateway_Assertion` would reach the bridge as the real thing, and
-  // `X_HTTP_Method_Override` as the override the resolve stage never read.
-  const strip = (name: string): boolean => {
-    if (name.startsWith(IDENTITY_PREFIX) || credentials.has(name)) return true
-    if (!name.includes('_')) return false
-    const dashed = name.replaceAll('_', '-')
-    return dashed.startsWith(IDENTITY_PREFIX) || credentials.has(dashed) || dashed === 'x-http-method-override'
-  }
+  // Only names of letters, digits and `-` go on: their CGI variable is their
+  // own (resolve/headers.ts). Credentials, identity and the facts only the
+  // gateway states never do.
+  const strip = (name: string): boolean => !forwardable(name) || name.startsWith(IDENTITY_PREFIX) || guardedHeaders.has(name) || DROPPED.has(name)
 
   function rewriteRequestHeaders (request: FastifyRequest<any, any, IncomingMessageLike>, headers: IncomingHttpHeaders | Http2Headers): IncomingHttpHeaders {
     const out: IncomingHttpHeaders = {}
     for (const name in headers) if (!strip(name)) out[name] = headers[name]
-    const ctx = request.gateway
-    if (ctx !== null && ctx.resolved.kind === 'rest') {
-      out[ASSERTION_HEADER] = signer.assert({
-        sub: ctx.identity?.userId,
-        via: ctx.identity?.via ?? 'none',
-        mth: ctx.resolved.method,
-        rte: ctx.resolved.route,
-        ...(ctx.resolved.embed ? { emb: opts.policy.embedView(ctx.identity) } : {})
-      })
-    }
+    out[ASSERTION_HEADER] = signer.assert(assertionFacts(request.gateway!, opts.policy))
     // WordPress builds links and canonical redirects from the Host it sees; the
     // client's, not the internal upstream name (reply-from sets the latter).
     const host = request.headers.host
     if (host !== undefined) out.host = out['x-forwarded-host'] = host
     out['x-forwarded-for'] = request.ip
+    // Debian's wp-config.php turns HTTPS on for X-Forwarded-Proto: https; only the gateway says so.
     out['x-forwarded-proto'] = request.protocol
     return out
   }
@@ -76,7 +75,7 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
     upstream: opts.upstream.origin,
     prefix: '/',
     httpMethods: [...METHODS],
-    preHandler: opts.preHandler,
+    preHandler: async (request) => { await opts.gate.body(request) },
     proxyPayloads: false,
     // reply-from logs every forwarded request at info level; the audit stage records decisions instead.
     disableRequestLogging: true,
@@ -87,9 +86,8 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs
     },
-    // Send exactly the URL the resolve stage classified; http-proxy would
-    // otherwise re-serialise the query string and WordPress could read
-    // something the gateway never judged.
+    // Send exactly the URL the resolve stage classified: the path and query
+    // as the client sent them, which the resolve stage accepted as they are.
     handler: (request, reply, _dest, options) => {
       const { path } = request.gateway!.resolved
       if (Buffer.isBuffer(request.body)) {
@@ -103,7 +101,6 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
     },
     replyOptions: {
       rewriteRequestHeaders,
-      // The query exactly as the client sent it (and the resolve stage read it).
       queryString: (_search, _url, request) => request.gateway!.resolved.query,
       // WordPress answers every origin with credentials allowed
       // (rest_send_cors_headers); cross-origin access is the gateway's call.
@@ -121,4 +118,29 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
       }
     }
   })
+}
+
+/** What the assertion states: the authorised REST dispatch, or a site page that may dispatch none. */
+function assertionFacts (ctx: GatewayContext, policy: Policy): AssertionFacts {
+  const { resolved, identity } = ctx
+  if (resolved.kind !== 'rest') return { via: 'none', mth: resolved.method }
+  return {
+    sub: identity?.userId,
+    via: identity?.via ?? 'none',
+    mth: resolved.method,
+    rte: resolved.route,
+    ...(resolved.embed ? { emb: policy.embedView(identity) } : {}),
+    ...(ctx.batch === undefined ? {} : { bat: ctx.batch })
+  }
+}
+
+async function readAll (stream: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length
+    if (size > limit) throw new BodyTooLarge()
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
 }

@@ -1,18 +1,24 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
-import { Readable } from 'node:stream'
-import { RouteDisabled, RouteNotFound } from '../errors.js'
+import type { FastifyRequest } from 'fastify'
+import { BadRequest, RouteDisabled, RouteNotFound } from '../errors.js'
 import type { FileConfig } from '../config/schema.js'
 import type { AuthenticationChain, Identity } from './authenticate/index.js'
 import type { WordPressCookieAuthenticator } from './authenticate/wp-cookie.js'
 import { authorize } from './authorize.js'
 import type { Policy } from './policy.js'
-import { resolve, type Resolved } from './resolve.js'
+import { isPending, resolveHead, withBody, type Pending, type Resolved, type ResolveOptions } from './resolve/index.js'
+import { checkHeaders } from './resolve/headers.js'
 import { checkDeclaredLength } from './body-limit.js'
-import { BATCH_ROUTE, judgeBatch, readAll } from './batch.js'
+import { BATCH_ROUTE, judgeBatch } from './batch.js'
 
 export interface GatewayContext {
   resolved: Resolved
   identity: Identity | null
+  /** A batch's sub-requests as authorised, for the assertion (`bat`). */
+  batch?: Array<[string, string]>
+  /** What the body must still settle: a POST form's rest_route, or a batch. */
+  pending?: Pending | 'batch'
+  /** Set while nothing but the body can decide the request (a POST form to the front controller). */
+  undecided?: true
 }
 
 declare module 'fastify' {
@@ -21,30 +27,35 @@ declare module 'fastify' {
   }
 }
 
-export type GatePreHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
-
 export interface GateOptions {
   policy: Policy
   auth: AuthenticationChain
   cookies: WordPressCookieAuthenticator | null
   site: FileConfig['site']
   bodyLimit: number
+  resolve: ResolveOptions
+}
+
+export interface Gate {
+  /** preParsing: everything the head decides, before a byte of the body is read. */
+  head: (request: FastifyRequest) => Promise<void>
+  /** preHandler: what only the body can settle, when the head left it open. */
+  body: (request: FastifyRequest) => Promise<void>
 }
 
 /**
  * Stages 1-4 for every request WordPress is to answer: resolve, policy,
  * authenticate, authorize. Throwing stops the request before it is forwarded.
+ * A request the head already refuses (a disabled route, a missing login) is
+ * refused without its body ever being read.
  */
-export function createGate ({ policy, auth, cookies, site, bodyLimit }: GateOptions): GatePreHandler {
-  return async function gate (request) {
-    checkDeclaredLength(request.headers['content-length'], bodyLimit)
-    const resolved = resolve(request.raw.method ?? '', request.raw.url ?? '/', request.headers, request.body)
+export function createGate ({ policy, auth, cookies, site, bodyLimit, resolve }: GateOptions): Gate {
+  async function decide (request: FastifyRequest, resolved: Resolved): Promise<GatewayContext> {
     if (resolved.kind === 'site') {
-      if (site[resolved.page as 'xmlrpc' | 'login'] === 'block') throw new RouteDisabled()
-      // Not the REST API: passed through without identity; the bridge refuses
-      // any REST dispatch that arrives this way without an assertion.
-      request.gateway = { resolved, identity: null }
-      return
+      if (resolved.page !== 'other' && site[resolved.page] === 'block') throw new RouteDisabled()
+      // Not the REST API: forwarded without identity, with a site assertion
+      // that lets WordPress dispatch no REST request at all.
+      return { resolved, identity: null }
     }
     // The gateway's own endpoints are served only at their canonical paths,
     // and the bridge's internal routes never; neither is forwarded.
@@ -53,11 +64,49 @@ export function createGate ({ policy, auth, cookies, site, bodyLimit }: GateOpti
     if (decision.access === 'deny') authorize(decision, null)
     const identity = await auth.authenticate(request) ?? await cookies?.authenticate(request) ?? null
     authorize(decision, identity)
-    if (resolved.route === BATCH_ROUTE && resolved.method === 'POST') {
-      const body = request.body instanceof Readable ? await readAll(request.body, bodyLimit) : Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
-      judgeBatch(body, policy, identity)
-      request.body = body
+    return { resolved, identity, ...(isBatch(resolved) ? { pending: 'batch' as const } : {}) }
+  }
+
+  return {
+    async head (request) {
+      const headers = request.headers
+      checkDeclaredLength(headers['content-length'], bodyLimit)
+      checkHeaders(request.raw, auth.guardedHeaders)
+      const method = request.raw.method ?? ''
+      // WordPress reads a JSON body even on GET (WP_REST_Request::get_parameter_order); no GET or HEAD carries one through here.
+      if ((method === 'GET' || method === 'HEAD') && (headers['transfer-encoding'] !== undefined || (headers['content-length'] ?? '0') !== '0')) {
+        throw new BadRequest('GET and HEAD requests may not carry a body.')
+      }
+      const head = resolveHead(method, request.raw.url ?? '/', headers, resolve)
+      if (!isPending(head)) {
+        request.gateway = await decide(request, head)
+        return
+      }
+      // A POST form. Its body can only confirm or refuse what the head says,
+      // except on the front controller's own path, where its rest_route may
+      // still make a site request a REST request: decided once it is read.
+      request.gateway = head.resolved.kind === 'rest' || !head.front
+        ? { ...await decide(request, head.resolved), pending: head }
+        : { resolved: head.resolved, identity: null, pending: head, undecided: true }
+    },
+
+    async body (request) {
+      const ctx = request.gateway!
+      const { pending } = ctx
+      if (pending === undefined) return
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
+      if (pending !== 'batch') {
+        const resolved = withBody(pending, body, request.headers, resolve)
+        if (ctx.undecided === true || resolved !== ctx.resolved) Object.assign(ctx, await decide(request, resolved))
+      }
+      if (isBatch(ctx.resolved)) ctx.batch = judgeBatch(body, request.headers, ctx.resolved.query, resolve.maxVars, policy, ctx.identity)
+      delete ctx.pending
+      delete ctx.undecided
     }
-    request.gateway = { resolved, identity }
   }
 }
+
+const isBatch = (r: Resolved): boolean => r.kind === 'rest' && r.route === BATCH_ROUTE && r.method === 'POST'
+
+/** Whether the body of this request must be read before it is forwarded. */
+export const needsBody = (request: FastifyRequest): boolean => request.gateway?.pending !== undefined

@@ -43,7 +43,8 @@ export class RedisStore implements Store {
       maxRetriesPerRequest: 0,
       commandTimeout: opts.commandTimeoutMs ?? 1000,
       connectTimeout: 2000,
-      retryStrategy: (times) => Math.min(times * 100, 2000)
+      // Back off to at most half a second: a store that is back is used again at once.
+      retryStrategy: (times) => Math.min(times * 50, 500)
     })
     // Connection errors surface through failed commands; the last one is kept
     // because it says why (ECONNREFUSED, NOAUTH...) where the command only says "closed".

@@ -57,7 +57,7 @@ t.test('cookie logins for REST can be switched off; wp-login.php and xmlrpc.php 
   t.match(xmlrpc.body, /<methodResponse>/)
 
   const blocked = await buildTestApp(t, { site: { login: 'block' } })
-  for (const url of ['/wp-login.php', '/wp-login.php?action=lostpassword', '/wp-login%2Ephp']) {
+  for (const url of ['/wp-login.php', '/wp-login.php?action=lostpassword', '/WP-Login.php', '/wp%2Dlogin.php']) {
     const res = await blocked.inject({ method: 'POST', url, headers: { host }, payload: { log: 'editor', pwd: 'x' } })
     t.equal(res.statusCode, 403, url)
     t.equal(res.json().code, 'GW_ERR_ROUTE_DISABLED', url)

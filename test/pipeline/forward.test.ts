@@ -18,15 +18,16 @@ t.test('what WordPress receives: no client credentials, one fresh assertion, the
   const { token } = await app.accessTokens.issue(user, 'test-session')
   const res = await app.inject({
     method: 'POST',
-    url: '/wp-json/wp/v2/posts/12?_method=PUT&search=a+b&x=%27&rest.route=/wp/v2/posts/12',
+    url: '/wp-json/wp/v2/posts/12?_method=PUT&search=a+b&x=%27',
     headers: {
       authorization: `Bearer ${token}`,
       'content-type': 'application/json',
       'x-wp-gateway-assertion': 'forged',
       'X-WP-Gateway-User': '1',
-      x_wp_gateway_assertion: 'forged',
-      x_http_method_override: 'DELETE',
       'proxy-authorization': 'Basic eDp5',
+      'x-original-url': '/wp-admin/',
+      'x-forwarded-proto': 'https',
+      x_custom_header: 'dropped',
       'x-wp-nonce': 'kept',
       host: 'gateway.example',
       cookie: 'kept=1'
@@ -38,7 +39,7 @@ t.test('what WordPress receives: no client credentials, one fresh assertion, the
   t.equal(upstream.requests.length, 1)
   const seen = upstream.requests[0]!
   t.equal(seen.method, 'POST')
-  t.equal(seen.url, '/wp-json/wp/v2/posts/12?_method=PUT&search=a+b&x=%27&rest.route=/wp/v2/posts/12', 'path and query exactly as the gateway judged them')
+  t.equal(seen.url, '/wp-json/wp/v2/posts/12?_method=PUT&search=a+b&x=%27', 'path and query exactly as the gateway judged them')
   t.equal(seen.body, JSON.stringify({ title: 'streamed body' }))
   for (const name of Object.keys(seen.headers)) {
     t.notOk(/^(authorization|proxy-authorization|x[-_]wp[-_]gateway[-_](?!assertion$).*|x_.*)$/i.test(name), `${name} is not a client credential`)
@@ -46,13 +47,16 @@ t.test('what WordPress receives: no client credentials, one fresh assertion, the
   t.equal(seen.rawHeaders.filter((h) => /^x[-_]wp[-_]gateway[-_]assertion$/i.test(h)).length, 1, 'exactly one assertion')
   t.equal(seen.headers.host, 'gateway.example', 'WordPress sees the public host')
   t.equal(seen.headers['x-wp-nonce'], 'kept')
+  t.equal(seen.headers['x-original-url'], undefined, 'IIS\'s original URL never reaches WordPress')
+  t.equal(seen.headers['x-forwarded-proto'], 'http', 'the scheme is the gateway\'s word, not the client\'s')
+  t.equal(seen.headers.x_custom_header, undefined, 'names PHP would rewrite are dropped')
   t.equal(seen.headers.cookie, 'kept=1')
   const claims = verifyAssertion(t, seen.headers['x-wp-gateway-assertion'])
   t.match(claims, { iss: 'wp-auth-gateway', aud: 'wordpress-bridge', sub: '7', via: 'jwt', mth: 'PUT', rte: '/wp/v2/posts/12' })
   t.ok((claims.exp as number) - (claims.iat as number) <= 30, 'short-lived')
 })
 
-t.test('public requests carry an anonymous assertion; site paths carry none', async (t) => {
+t.test('public requests carry an anonymous assertion; site paths one that allows no REST request', async (t) => {
   const upstream = await startUpstream(t)
   const app = await buildTestApp(t, { policy: { default: 'public' } }, { env: { WORDPRESS_URL: upstream.url } })
   await app.inject({ method: 'GET', url: '/?rest_route=/WP/v2/Posts/' })
@@ -61,8 +65,37 @@ t.test('public requests carry an anonymous assertion; site paths carry none', as
   t.match(claims, { via: 'none', mth: 'GET', rte: '/wp/v2/posts' })
 
   await app.inject({ method: 'GET', url: '/wp-admin/', headers: { 'x-wp-gateway-assertion': 'forged', cookie: 'wordpress_logged_in=abc' } })
-  t.equal(upstream.requests[1]!.headers['x-wp-gateway-assertion'], undefined, 'no assertion for non-REST paths, and the forged one is gone')
+  const site = verifyAssertion(t, upstream.requests[1]!.headers['x-wp-gateway-assertion'])
+  t.same(Object.keys(site).sort(), ['aud', 'exp', 'iat', 'iss', 'mth', 'via'], 'no user, no route: the forged one is gone')
+  t.match(site, { via: 'none', mth: 'GET' })
   t.equal(upstream.requests[1]!.headers.cookie, 'wordpress_logged_in=abc', 'wp-admin cookies pass')
+})
+
+t.test('header spellings PHP reads as the gateway\'s own are refused, and reach nobody', async (t) => {
+  const upstream = await startUpstream(t)
+  const app = await buildTestApp(t, { policy: { default: 'public' } }, { env: { WORDPRESS_URL: upstream.url } })
+  const spellings: Array<[string, string]> = [
+    ['X.WP.Gateway.Assertion', 'forged'],
+    ['x_wp_gateway_assertion', 'forged'],
+    ['X_WP_Gateway_User', '1'],
+    ['x_http_method_override', 'DELETE'],
+    ['X.HTTP.Method.Override', 'DELETE'],
+    ['Content.Type', 'application/json'],
+    ['content_type', 'application/json']
+  ]
+  for (const [name, value] of spellings) {
+    const res = await app.inject({ method: 'POST', url: '/wp-json/wp/v2/posts', headers: { [name]: value }, payload: 'x' })
+    t.equal(res.statusCode, 400, name)
+    t.equal(res.json().code, 'GW_ERR_HEADER_REFUSED', name)
+  }
+  const twice = await app.inject({ method: 'GET', url: '/wp-json/wp/v2/posts', headers: { 'x-wp-nonce': ['a', 'b'] } })
+  t.equal(twice.json().code, 'GW_ERR_HEADER_REFUSED', 'headers WordPress reads once may come once')
+  t.equal(upstream.requests.length, 0, 'none reached WordPress')
+  // Authorization_ is HTTP_AUTHORIZATION_ to PHP, a variable of its own: only dropped.
+  const control = await app.inject({ method: 'GET', url: '/wp-json/wp/v2/posts', headers: { 'x-custom_thing': '1', Authorization_: 'Bearer x' } })
+  t.equal(control.statusCode, 200, 'the control: other odd names are only dropped')
+  t.equal(upstream.requests[0]!.headers['x-custom_thing'], undefined)
+  t.equal(upstream.requests[0]!.headers.authorization_, undefined)
 })
 
 t.test('form and multipart bodies reach WordPress byte for byte, boundary included', async (t) => {

@@ -16,14 +16,19 @@ export class AuthenticationChain {
   readonly #authenticators: readonly Authenticator[]
   readonly #header: string
   readonly #headerName: string
+  readonly #guarded: ReadonlySet<string>
 
   constructor (authenticators: readonly Authenticator[], header = 'Authorization') {
     this.#authenticators = authenticators
     this.#header = header.toLowerCase()
     this.#headerName = header
+    this.#guarded = new Set(['authorization', 'proxy-authorization', this.#header])
   }
 
   get header (): string { return this.#header }
+
+  /** The credential headers, lower-case: never forwarded, and refused in any other spelling. */
+  get guardedHeaders (): ReadonlySet<string> { return this.#guarded }
 
   /** Synchronous unless an authenticator needs I/O; callers await the result either way. */
   authenticate (request: FastifyRequest): Identity | null | Promise<Identity | null> {

@@ -1,11 +1,19 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { JsonpDisabled, MethodUnsupported, RouteAmbiguous } from '../errors.js'
-import { phpUrlDecode, readPhpParams, type PhpParam } from './php-query.js'
-import { isFormBody, readBodyParams } from './php-body.js'
+import { JsonpDisabled, MethodUnsupported, RouteAmbiguous } from '../../errors.js'
+import { readPath, type SitePage } from './path.js'
+import { readQuery, utf8, type PhpParam, type ReadLimits } from './php-vars.js'
+import { formKind, readPost, type FormKind } from './php-post.js'
+import { canonicalRoute } from './route.js'
 
-// Stage 1 (DESIGN §2): work out what WordPress will do with a request, from
-// exactly the URL that will be forwarded, and refuse whatever cannot be
-// classified with certainty.
+export { canonicalRoute } from './route.js'
+export type { SitePage } from './path.js'
+
+// Stage 1 (DESIGN §2): work out what PHP and WordPress will do with a
+// request, from exactly what is forwarded, and refuse whatever cannot be
+// read with certainty. In two steps: the head (method, path, query,
+// headers) decides almost every request before its body is read; a POST
+// form to the front controller may still name its route in the body
+// (`rest_route` in $_POST), which `withBody` reads.
 
 export type Resolved =
   /** A WordPress REST request: canonical (lower-case, untrailingslashed) route and effective method. */
@@ -17,91 +25,91 @@ export type Resolved =
   /** Anything that is not the REST API: the site, wp-admin, wp-login.php, xmlrpc.php. */
   | { kind: 'site', route: null, method: string, page: SitePage } & Upstream
 
-export type SitePage = 'xmlrpc' | 'login' | 'other'
-
-/** Exactly what is forwarded: the normalised path and the query as the client sent it. */
+/** Exactly what is forwarded: the path and the query as the client sent them. */
 export interface Upstream { path: string, query: string }
 
+/** A head that a POST form body may still change: resolve it again with `withBody`. */
+export interface Pending {
+  resolved: Resolved
+  form: FormKind
+  contentType: string
+  query: Map<string, PhpParam>
+  /** Whether the path is the front controller's own (`/`, `/index.php`). */
+  front: boolean
+}
+
+export type ResolveOptions = ReadLimits
+
 export const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
-const PARAMS = new Set(['rest_route', '_method', '_jsonp', '_embed'])
+const QUERY_PARAMS = new Set(['rest_route', '_method', '_jsonp', '_embed'])
 const BODY_PARAMS = new Set(['rest_route'])
-// WordPress's rewrite rules `^wp-json/?$` and `^wp-json/(.*)?` (rest_api_register_rewrites),
-// with or without the front controller in front (PATH_INFO). Matched without
-// regard to case: stricter than WordPress, never looser.
-const REST_PREFIX = /^\/(?:index\.php\/)?wp-json(?=\/|$)/i
 const GATEWAY_NAMESPACE = /^\/api\/v1(?:\/|$)/
 const INTERNAL_NAMESPACE = /^\/gateway-bridge(?:\/|$)/
-const BASE = 'http://gateway.invalid'
-// No dot segments, no escapes, nothing `new URL` would rewrite.
-const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~!$&'()*+,;=:@-]+(?:\.[A-Za-z0-9_~!$&'()*+,;=:@-]+)*)*\/?$/
 
-export function resolve (httpMethod: string, rawUrl: string, headers: IncomingHttpHeaders, body?: unknown): Resolved {
+/** Reads the head of a request: the final answer, or what the body must still settle. */
+export function resolveHead (httpMethod: string, rawUrl: string, headers: IncomingHttpHeaders, opts: ResolveOptions): Resolved | Pending {
   if (!METHODS.has(httpMethod)) throw new MethodUnsupported()
   const q = rawUrl.indexOf('?')
-  const rawPath = q === -1 ? rawUrl : rawUrl.slice(0, q)
-  const rawQuery = q === -1 ? '' : rawUrl.slice(q + 1)
-  if (rawPath[0] !== '/' || rawPath[1] === '/') throw new RouteAmbiguous('the request target must be a plain path')
+  const path = q === -1 ? rawUrl : rawUrl.slice(0, q)
+  const query = q === -1 ? '' : rawUrl.slice(q + 1)
+  const reading = readPath(path)
+  const params = readQuery(query, QUERY_PARAMS, opts)
+  const queryRoute = routeParam(params.get('rest_route'))
+  const upstream = { path, query }
 
-  // The forwarding layer sends `new URL(path)`'s serialisation (backslashes
-  // turned to slashes, dot segments resolved), so that is what is classified.
-  let path = rawPath
-  // Most paths are already in normal form; only the others pay for a URL parse.
-  if (!PLAIN_PATH.test(rawPath)) {
-    try {
-      path = new URL(rawPath, BASE).pathname
-    } catch {
-      throw new RouteAmbiguous('the path cannot be parsed')
-    }
+  // rest_route counts where WordPress's front controller runs, and only there
+  // is it accepted: on any other path the script that runs depends on the server.
+  if (queryRoute !== undefined && reading.kind !== 'front') throw new RouteAmbiguous('rest_route is only read on / and /index.php')
+  const form = formKind(httpMethod, headers['content-type'])
+
+  let resolved: Resolved
+  if (reading.kind === 'rest') resolved = rest(httpMethod, canonicalRoute(utf8(reading.route)), params, headers, upstream)
+  else if (reading.kind === 'front' && queryRoute !== undefined && queryRoute !== '') resolved = rest(httpMethod, queryRoute, params, headers, upstream)
+  else resolved = { kind: 'site', route: null, method: httpMethod, page: reading.kind === 'front' ? 'other' : reading.page, ...upstream }
+
+  // $_POST's rest_route beats the path and the query wherever the front
+  // controller runs, which the gateway cannot know for any path: every POST
+  // form is read before it is forwarded.
+  if (form !== null) return { resolved, form, contentType: headers['content-type']!, query: params, front: reading.kind === 'front' }
+  return resolved
+}
+
+/** Settles a pending head with its body: $_POST's rest_route must agree with everything else, or it decides. */
+export function withBody (pending: Pending, body: Buffer, headers: IncomingHttpHeaders, opts: ResolveOptions): Resolved {
+  const bodyRoute = routeParam(readPost(pending.form, pending.contentType, body, BODY_PARAMS, opts).get('rest_route'))
+  const { resolved } = pending
+  if (bodyRoute === undefined) return resolved
+  // Where $_GET and $_POST both hold one and they differ, WordPress dies with
+  // "A variable mismatch has been detected" (class-wp.php, parse_request); an
+  // empty one turns a REST path into a site page; refused, both.
+  const queryRoute = routeParam(pending.query.get('rest_route'))
+  if (queryRoute !== undefined && queryRoute !== bodyRoute) throw new RouteAmbiguous('the query and the body name different routes')
+  if (resolved.kind !== 'site') {
+    if (bodyRoute !== resolved.route) throw new RouteAmbiguous('the path and the body name different routes')
+    return resolved
   }
+  if (bodyRoute === '') return resolved
+  if (!pending.front) throw new RouteAmbiguous('rest_route is only read on / and /index.php')
+  return rest(resolved.method, bodyRoute, pending.query, headers, { path: resolved.path, query: resolved.query })
+}
 
-  // WordPress tries its rewrite rules on the raw and on the urldecoded path (class-wp.php, parse_request).
-  const decoded = phpUrlDecode(path)
-  const prefix = REST_PREFIX.exec(path) ?? (decoded === path ? null : REST_PREFIX.exec(decoded))
-  const pathRoute = prefix === null ? null : canonicalRoute(decoded.slice(decoded.search(REST_PREFIX) + prefix[0].length) || '/')
+export const isPending = (r: Resolved | Pending): r is Pending => 'form' in r
 
-  const params = readPhpParams(rawQuery, PARAMS)
-  const restRoute = params.get('rest_route')
-  const override = params.get('_method')
-  if (override?.array === true) throw new RouteAmbiguous('_method must be a plain value')
-
-  // $_POST's rest_route counts for POST requests only; where GET and POST both
-  // carry one and they differ, WordPress dies with "A variable mismatch"; here
-  // that, and any other disagreement, is refused.
-  const contentType = headers['content-type']
-  const bodyRoute = httpMethod === 'POST' && Buffer.isBuffer(body) && isFormBody(contentType)
-    ? readBodyParams(contentType!, body, BODY_PARAMS).get('rest_route')
-    : undefined
-
-  let route = pathRoute
-  for (const param of [restRoute, bodyRoute]) {
-    const given = routeParam(param)
-    if (given === undefined) continue
-    // A rest_route beats the permalink in WordPress; two that disagree are refused, not guessed.
-    if (pathRoute !== null && given !== pathRoute) throw new RouteAmbiguous('the path and rest_route name different routes')
-    if (route !== null && route !== pathRoute && given !== route) throw new RouteAmbiguous('the query and the body name different routes')
-    if (given !== '') route = given
-  }
-  if (route === null) return { kind: 'site', route: null, method: httpMethod, page: sitePage(decoded), path, query: rawQuery }
-
+function rest (httpMethod: string, route: string, params: Map<string, PhpParam>, headers: IncomingHttpHeaders, upstream: Upstream): Resolved {
   // JSONP answers any page that includes the script, with the caller's cookies (class-wp-rest-server.php, serve_request).
   if (params.has('_jsonp')) throw new JsonpDisabled()
+  const override = params.get('_method')
+  if (override?.array === true) throw new RouteAmbiguous('_method must be a plain value')
   const method = effectiveMethod(httpMethod, override?.value, headers['x-http-method-override'])
   const kind = GATEWAY_NAMESPACE.test(route) ? 'gateway' : INTERNAL_NAMESPACE.test(route) ? 'internal' : 'rest'
-  return { kind, route, method, embed: params.has('_embed'), path, query: rawQuery }
+  return { kind, route, method, embed: params.has('_embed'), ...upstream }
 }
 
 function routeParam (param: PhpParam | undefined): string | undefined {
   if (param === undefined) return undefined
   if (param.array) throw new RouteAmbiguous('rest_route must be a plain value')
-  return param.value === '' ? '' : canonicalRoute(param.value)
-}
-
-/** The two non-REST entry points with logins of their own; matched on the decoded path, as the web server reads it. */
-function sitePage (decodedPath: string): SitePage {
-  const p = decodedPath.toLowerCase()
-  if (/^\/xmlrpc\.php(?:\/|$)/.test(p)) return 'xmlrpc'
-  if (/^\/wp-login\.php(?:\/|$)/.test(p)) return 'login'
-  return 'other'
+  // WordPress treats an empty rest_route as none (rest_api_loaded: empty()), "0" included.
+  return param.value === '' || param.value === '0' ? '' : canonicalRoute(param.value)
 }
 
 /** WordPress honours `?_method=` first, then X-HTTP-Method-Override (class-wp-rest-server.php, serve_request). */
@@ -114,19 +122,4 @@ function effectiveMethod (httpMethod: string, queryOverride: string | undefined,
   }
   if (!METHODS.has(method)) throw new MethodUnsupported()
   return method
-}
-
-/**
- * The route as WordPress matches it: untrailingslashed, case-folded (routes
- * match with the `i` flag). Anything WordPress might read differently from
- * us is refused: leftover escapes (double encoding), backslashes, control
- * characters and spaces, empty or dot segments, a missing leading slash.
- */
-export function canonicalRoute (route: string): string {
-  if (route[0] !== '/') throw new RouteAmbiguous('the REST route must start with /')
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-  if (/[%\\\s\x00-\x1f\x7f]/.test(route)) throw new RouteAmbiguous('the REST route holds escapes, backslashes or control characters')
-  const trimmed = route.replace(/\/+$/, '') || '/'
-  if (/\/\/|\/\.\.?(?:\/|$)/.test(trimmed)) throw new RouteAmbiguous('the REST route holds empty or dot segments')
-  return trimmed.toLowerCase()
 }

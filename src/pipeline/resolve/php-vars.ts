@@ -1,8 +1,11 @@
-// PHP's reading of a query string (main/php_variables.c,
-// php_register_variable_ex; ext/standard/url.c, php_url_decode), for the few
-// parameters that decide where WordPress sends a request. Reading them as PHP
-// does is what keeps `rest.route=`, `rest route=` or `rest[route=` from
-// slipping past the gateway as unknown names while PHP hands them to
+import { TooManyParameters } from '../../errors.js'
+
+// PHP's reading of query strings and urlencoded bodies, for the few
+// parameters that decide where WordPress sends a request. Written by hand:
+// no npm parser reads names as PHP does (main/php_variables.c,
+// php_register_variable_ex; ext/standard/url.c, php_url_decode), and reading
+// them exactly so is what keeps `rest.route=`, `rest route=` or `rest[route=`
+// from slipping past the gateway as unknown names while PHP hands them to
 // WordPress as `rest_route`.
 
 export interface PhpParam {
@@ -25,7 +28,7 @@ export function phpUrlDecode (s: string): string {
     } else if (c < 0x80) bytes.push(c)
     else for (const b of Buffer.from(s[i]!, 'utf8')) bytes.push(b)
   }
-  return Buffer.from(bytes).toString('utf8')
+  return Buffer.from(bytes).toString('latin1')
 }
 
 function isHex (c: number): boolean {
@@ -33,38 +36,63 @@ function isHex (c: number): boolean {
 }
 
 /**
- * The variable name PHP registers: leading spaces dropped; ` ` and `.`
- * become `_`; a `[` opens an array when a `]` follows, otherwise it becomes
- * `_` and mangling stops there (PHP leaves later characters alone).
+ * The variable PHP registers for a decoded name (php_register_variable_ex,
+ * PHP 8.2), or null when PHP drops it: the name ends at a NUL; leading
+ * spaces go; in the base name ` ` and `.` become `_`; the first `[` opens an
+ * array when a `]` follows, otherwise it becomes `_` and every later ` `,
+ * `.` and `[` does too; an empty base name is dropped.
  */
-export function phpVariableName (raw: string): { name: string, array: boolean } {
-  const name = raw.replace(/^ +/, '')
-  let out = ''
-  for (let i = 0; i < name.length; i++) {
-    const ch = name[i]
-    if (ch === '[') {
-      if (name.indexOf(']', i + 1) !== -1) return { name: out, array: true }
-      return { name: out + '_' + name.slice(i + 1), array: false }
-    }
-    out += ch === ' ' || ch === '.' ? '_' : ch
-  }
-  return { name: out, array: false }
+export function phpVariableName (decoded: string): { name: string, array: boolean } | null {
+  const nul = decoded.indexOf('\0')
+  const raw = (nul === -1 ? decoded : decoded.slice(0, nul)).replace(/^ +/, '')
+  const bracket = raw.indexOf('[')
+  const base = (bracket === -1 ? raw : raw.slice(0, bracket)).replace(/[ .]/g, '_')
+  if (base === '') return null
+  if (bracket === -1) return { name: base, array: false }
+  if (raw.indexOf(']', bracket + 1) !== -1) return { name: base, array: true }
+  return { name: base + '_' + raw.slice(bracket + 1).replace(/[ .[]/g, '_'), array: false }
 }
 
-/** The named parameters of a raw query string, as PHP's $_GET would hold them. */
-export function readPhpParams (rawQuery: string, wanted: ReadonlySet<string>): Map<string, PhpParam> {
+export interface ReadLimits {
+  /** PHP's max_input_vars. */
+  maxVars: number
+}
+
+/**
+ * The named parameters of a query string as PHP's $_GET holds them. PHP
+ * skips empty items without counting them and stops reading at item
+ * max_input_vars + 1 (php_default_treat_data), so a request with more items
+ * than that is refused: PHP would not see what the gateway judged.
+ */
+export function readQuery (rawQuery: string, wanted: ReadonlySet<string>, limits: ReadLimits): Map<string, PhpParam> {
+  return read(rawQuery.split('&').filter((p) => p !== ''), wanted, limits, 'query string')
+}
+
+/**
+ * The named parameters of an urlencoded body as PHP's $_POST holds them.
+ * Here empty items count too (add_post_vars), and only `&` separates.
+ */
+export function readUrlencoded (body: string, wanted: ReadonlySet<string>, limits: ReadLimits): Map<string, PhpParam> {
+  return read(body.split('&'), wanted, limits, 'form body')
+}
+
+function read (pairs: string[], wanted: ReadonlySet<string>, { maxVars }: ReadLimits, where: string): Map<string, PhpParam> {
+  if (pairs.length > maxVars) throw new TooManyParameters(where, maxVars)
   const found = new Map<string, PhpParam>()
-  if (rawQuery === '') return found
-  for (const pair of rawQuery.split('&')) {
-    if (pair === '') continue
+  for (const pair of pairs) {
     const eq = pair.indexOf('=')
-    const rawName = phpUrlDecode(eq === -1 ? pair : pair.slice(0, eq))
-    // PHP cuts a name at its first NUL byte.
-    const { name, array } = phpVariableName(rawName.split('\0')[0]!)
-    if (!wanted.has(name)) continue
-    const value = eq === -1 ? '' : phpUrlDecode(pair.slice(eq + 1))
-    const prev = found.get(name)
-    found.set(name, { value, array: array || (prev?.array ?? false) })
+    const v = phpVariableName(phpUrlDecode(eq === -1 ? pair : pair.slice(0, eq)))
+    if (v === null || !wanted.has(v.name)) continue
+    remember(found, v, eq === -1 ? '' : utf8(phpUrlDecode(pair.slice(eq + 1))))
   }
   return found
 }
+
+/** Records one occurrence: the last value wins, and one array occurrence makes the whole an array. */
+export function remember (found: Map<string, PhpParam>, v: { name: string, array: boolean }, value: string): void {
+  const prev = found.get(v.name)
+  found.set(v.name, { value, array: v.array || (prev?.array ?? false) })
+}
+
+/** Bytes (held as latin1) read as UTF-8, the way WordPress compares routes. */
+export const utf8 = (latin1: string): string => Buffer.from(latin1, 'latin1').toString('utf8')
