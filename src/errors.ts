@@ -40,7 +40,7 @@ export const BadRequest = clientError('GW_ERR_BAD_REQUEST', '%s', 400)
 export const BodyTooLarge = clientError('GW_ERR_BODY_TOO_LARGE', 'The request body is too large.', 413)
 
 export const UpstreamUnavailable = createError('GW_ERR_UPSTREAM_UNAVAILABLE', 'WordPress could not be reached.', 502)
-export const BridgeUnavailable = createError('GW_ERR_BRIDGE_UNAVAILABLE', 'WordPress does not accept the gateway (bridge missing or BRIDGE_SECRET different).', 503)
+export const BridgeUnavailable = createError('GW_ERR_BRIDGE_UNAVAILABLE', 'WordPress does not accept the gateway right now.', 503)
 export const StoreUnavailable = createError('GW_ERR_STORE_UNAVAILABLE', 'The gateway cannot verify requests right now.', 503)
 export const Internal = createError('GW_ERR_INTERNAL', 'Internal server error.', 500)
 

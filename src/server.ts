@@ -3,6 +3,8 @@ import type { FastifyServerOptions } from 'fastify'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config/load.js'
 import type { Config } from './config/schema.js'
+import { AssertionSigner } from './bridge/assertion.js'
+import { BridgeClient } from './bridge/client.js'
 
 // Listens, and closes gracefully: on SIGTERM/SIGINT in-flight requests finish
 // (up to the grace delay) before the process exits.
@@ -41,20 +43,26 @@ try {
   throw err
 }
 
-const app = await buildApp(config, { logger: logger(config) }).catch((err: Error & { code?: string }) => {
+// WordPress may still be starting (docker compose): its state is reported,
+// and readiness stays 503 until it answers, but it does not stop the start.
+const wordpress = new BridgeClient(config.env.wordpressUrl, new AssertionSigner(config.env.bridgeSecret), 5000)
+const wordpressState = wordpress.ping().then(
+  (info) => info.require_assertion ? null : 'WordPress: the bridge lets REST requests without the gateway\'s assertion through; set WP_GATEWAY_REQUIRE_ASSERTION to true (or remove it) inside WordPress',
+  (err: Error) => `WordPress at ${config.env.wordpressUrl.origin} is not usable yet: ${(err as Error & { reason?: string }).reason ?? (err.cause as Error | undefined)?.message ?? err.message}`
+).finally(() => wordpress.close())
+
+const app = await buildApp(config, { logger: logger(config) }).catch(async (err: Error & { code?: string }) => {
+  const wp = await wordpressState
+  const also = wp === null ? '' : `\nwp-auth-gateway: ${wp}`
   if (err.code === 'GW_ERR_STORE_UNAVAILABLE') {
     const cause = (err.cause as Error | undefined)?.message ?? 'no answer'
-    fail(`cannot reach Redis at ${redacted(config.env.redisUrl)} (${cause}); start Redis or fix REDIS_URL`)
+    fail(`cannot reach Redis at ${redacted(config.env.redisUrl)} (${cause}); start Redis or fix REDIS_URL${also}`)
   }
-  fail(`cannot start: ${err.message}`)
+  fail(`cannot start: ${err.message}${also}`)
 })
 
-try {
-  await app.bridge.ping()
-} catch (err) {
-  // WordPress may still be starting (docker compose); readiness stays 503 until it answers.
-  app.log.warn(`WordPress at ${config.env.wordpressUrl.origin} is not usable yet: ${(err as Error).message}`)
-}
+const wpProblem = await wordpressState
+if (wpProblem !== null) app.log.warn(wpProblem)
 
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   if (err !== undefined) app.log.error({ err }, 'shutting down after an error')

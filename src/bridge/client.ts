@@ -1,7 +1,7 @@
 import { Pool } from 'undici'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { InvalidCredentials, UpstreamUnavailable } from '../errors.js'
+import { BridgeUnavailable, InvalidCredentials, UpstreamUnavailable } from '../errors.js'
 import { ASSERTION_HEADER, type AssertionSigner } from './assertion.js'
 
 export const WordPressUser = Type.Object({
@@ -13,12 +13,32 @@ export const WordPressUser = Type.Object({
 })
 export type WordPressUser = Static<typeof WordPressUser>
 
+/** What the bridge says of itself (class-wpag-routes.php, WPAG_Routes::ping). */
+export const BridgeInfo = Type.Object({
+  bridge: Type.Literal('wp-auth-gateway'),
+  protocol: Type.Integer(),
+  require_assertion: Type.Boolean(),
+  events: Type.Boolean()
+})
+export type BridgeInfo = Static<typeof BridgeInfo>
+
 const NAMESPACE = '/gateway-bridge/v1'
+export const BRIDGE_PROTOCOL = 2
+
+/** Why WordPress refuses the gateway itself, as an operator reads it: one line saying what to fix. */
+const REFUSALS: Record<string, string> = {
+  gateway_assertion_invalid: 'WordPress rejects the gateway\'s assertions: BRIDGE_SECRET must be the same for the gateway and WordPress (and the clocks within 5 s)',
+  gateway_assertion_required: 'WordPress rejects the gateway\'s assertions: BRIDGE_SECRET is missing or shorter than 32 bytes inside WordPress',
+  gateway_forbidden: 'WordPress rejects the gateway\'s assertions: BRIDGE_SECRET must be the same for the gateway and WordPress',
+  rest_no_route: 'the bridge plugin is missing or outdated in WordPress: copy wordpress/mu-plugins/wp-auth-gateway-bridge.php and the folder wp-auth-gateway-bridge/ into wp-content/mu-plugins/'
+}
 
 /**
  * Talks to the bridge mu-plugin's internal routes (DESIGN §4) as the gateway
  * itself (`via: gateway`). WordPress does the password checks, so every hash
- * format and every login hook keeps working.
+ * format and every login hook keeps working. An answer that says WordPress
+ * refuses the gateway itself is a 503 GW_ERR_BRIDGE_UNAVAILABLE naming the
+ * cause, never a client's "wrong password".
  */
 export class BridgeClient {
   readonly #pool: Pool
@@ -35,48 +55,49 @@ export class BridgeClient {
 
   /** The user for a login or email and password; InvalidCredentials whatever the reason. */
   async authenticate (login: string, password: string): Promise<WordPressUser> {
-    const { status, body } = await this.#call('POST', '/authenticate', { login, password })
-    if (status === 200) return parseUser(body)
-    if (status === 401) throw new InvalidCredentials()
-    throw new UpstreamUnavailable()
+    const answer = await this.#call('POST', '/authenticate', { login, password })
+    if (answer.status === 200) return parseUser(answer.body)
+    if (answer.code === 'invalid_credentials') throw new InvalidCredentials()
+    throw unusable(answer)
   }
 
   /** The user a WordPress login cookie and REST nonce belong to; null when either is not valid. */
   async checkCookie (cookie: string, nonce: string): Promise<WordPressUser | null> {
-    const { status, body } = await this.#call('POST', '/cookie', { cookie, nonce })
-    if (status === 200) return parseUser(body)
-    if (status === 401) return null
-    throw new UpstreamUnavailable()
+    const answer = await this.#call('POST', '/cookie', { cookie, nonce })
+    if (answer.status === 200) return parseUser(answer.body)
+    if (answer.code === 'invalid_cookie') return null
+    throw unusable(answer)
   }
 
   async getUser (id: number): Promise<WordPressUser | null> {
-    const { status, body } = await this.#call('GET', `/users/${id}`)
-    if (status === 200) return parseUser(body)
-    if (status === 404) return null
-    throw new UpstreamUnavailable()
+    const answer = await this.#call('GET', `/users/${id}`)
+    if (answer.status === 200) return parseUser(answer.body)
+    if (answer.code === 'user_not_found') return null
+    throw unusable(answer)
   }
 
   /**
    * Proves the whole path works: WordPress answers, the bridge is installed,
-   * and it accepts our assertions. User 0 never exists, so the bridge's own
-   * `user_not_found` is the healthy answer. Throws an Error whose message
-   * says what to fix.
+   * accepts the gateway's assertions and speaks its protocol. Throws an Error
+   * whose message says what to fix.
    */
-  async ping (): Promise<void> {
-    const { status, body } = await this.#call('GET', '/users/0')
-    const code = typeof body === 'object' && body !== null && 'code' in body ? String(body.code) : undefined
-    if (status === 404 && code === 'user_not_found') return
-    if (code === 'rest_no_route') throw new Error('the bridge plugin is not installed in WordPress: copy wordpress/mu-plugins/wp-auth-gateway-bridge.php into wp-content/mu-plugins/')
-    if (code === 'gateway_assertion_invalid') throw new Error('WordPress rejects the gateway\'s assertions: BRIDGE_SECRET must be the same for the gateway and WordPress')
-    throw new Error(`WordPress answered ${status}${code === undefined ? '' : ' ' + code} where the bridge was expected`)
+  async ping (): Promise<BridgeInfo> {
+    const answer = await this.#call('GET', '/ping')
+    if (answer.status === 200 && Value.Check(BridgeInfo, answer.body)) {
+      if (answer.body.protocol !== BRIDGE_PROTOCOL) throw new Error(`the bridge plugin in WordPress speaks protocol ${answer.body.protocol}, this gateway ${BRIDGE_PROTOCOL}: install the bridge of this release`)
+      return answer.body
+    }
+    throw new Error(unusable(answer).reason)
   }
 
   async close (): Promise<void> {
     await this.#pool.close()
   }
 
-  async #call (method: 'GET' | 'POST', path: string, payload?: unknown): Promise<{ status: number, body: unknown }> {
+  async #call (method: 'GET' | 'POST', path: string, payload?: unknown): Promise<Answer> {
     const route = NAMESPACE + path
+    let status: number
+    let text: string
     try {
       const res = await this.#pool.request({
         method,
@@ -90,18 +111,30 @@ export class BridgeClient {
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs
       })
-      const text = await res.body.text()
-      let body: unknown = null
-      try { body = JSON.parse(text) } catch { /* a non-JSON answer is treated as a fault below */ }
-      return { status: res.statusCode, body }
+      status = res.statusCode
+      text = await res.body.text()
     } catch (err) {
       throw new UpstreamUnavailable({ cause: err })
     }
+    let body: unknown = null
+    try { body = JSON.parse(text) } catch { /* a non-JSON answer is no bridge answer */ }
+    const code = typeof body === 'object' && body !== null && 'code' in body ? String(body.code) : undefined
+    return { status, code, body }
   }
 }
 
+interface Answer { status: number, code: string | undefined, body: unknown }
+
+/** The error for an answer that is not the bridge's: WordPress refusing the gateway, or something else answering. */
+function unusable ({ status, code }: Answer): Error & { reason: string } {
+  const reason = (code === undefined ? undefined : REFUSALS[code]) ??
+    `WordPress answered ${status}${code === undefined ? '' : ' ' + code} where the bridge was expected`
+  const err = code !== undefined && code in REFUSALS ? new BridgeUnavailable({ cause: new Error(reason) }) : new UpstreamUnavailable({ cause: new Error(reason) })
+  return Object.assign(err, { reason })
+}
+
 function parseUser (body: unknown): WordPressUser {
-  if (!Value.Check(WordPressUser, body)) throw new UpstreamUnavailable()
+  if (!Value.Check(WordPressUser, body)) throw new UpstreamUnavailable({ cause: new Error('the bridge answered with a malformed user') })
   const { id, login, email, display_name: displayName, roles } = body
   return { id, login, email, display_name: displayName, roles }
 }

@@ -2,7 +2,7 @@ import { readFileSync, existsSync } from 'node:fs'
 import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { parse as parseYaml } from 'yaml'
 import { Value } from '@sinclair/typebox/value'
-import { FileConfig, type Config, type EnvConfig } from './schema.js'
+import { FileConfig, Rule, type Config, type EnvConfig } from './schema.js'
 
 export const DEFAULT_CONFIG_PATH = 'config/gateway.yaml'
 const MIN_SECRET_BYTES = 32
@@ -43,7 +43,11 @@ function readConfigFile (env: NodeJS.ProcessEnv, problems: string[]): unknown {
   try {
     return parseYaml(readFileSync(path, 'utf8')) ?? {}
   } catch (err) {
-    problems.push(`${path}: not valid YAML: ${(err as Error).message.split('\n')[0]}`)
+    // The yaml library ends its first line with " at line N, column M:" and a code frame below.
+    const e = err as Error & { linePos?: Array<{ line: number, col: number }> }
+    const what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').replace(/:$/, '')
+    const where = e.linePos?.[0] === undefined ? '' : ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}`
+    problems.push(`${path}: not valid YAML${where}: ${what}`)
     return {}
   }
 }
@@ -61,15 +65,17 @@ function validateFile (raw: unknown, problems: string[]): FileConfig | undefined
     const extra = e.message === 'Unexpected property' && known.length > 0 ? ` (known keys: ${known.join(', ')})` : ''
     problems.push(`config ${key}: ${describe(e.schema as Parameters<typeof describe>[0], e.message)}${extra}`)
   }
-  if (problems.length > before) return undefined
-  const file = withDefaults as FileConfig
-  checkMeaning(file, problems)
-  return problems.length === before ? file : undefined
+  // What the schema cannot say is checked too, on whatever parts are well formed, so every problem shows at once.
+  checkMeaning(withDefaults, problems)
+  return problems.length === before ? withDefaults as FileConfig : undefined
 }
 
-/** What the schema cannot say: combinations that make no sense, each named. */
-function checkMeaning (file: FileConfig, problems: string[]): void {
-  file.policy.rules.forEach((rule, i) => {
+/** What the schema cannot say: combinations that make no sense, each named. Reads only the parts that are well formed. */
+function checkMeaning (file: unknown, problems: string[]): void {
+  const f = file as { policy?: { rules?: unknown }, cors?: unknown }
+  const rules = Array.isArray(f?.policy?.rules) ? f.policy.rules : []
+  rules.forEach((rule: unknown, i) => {
+    if (!Value.Check(Rule, rule)) return
     const conditions = (['roles', 'notRoles', 'scopes'] as const).filter((k) => rule[k] !== undefined)
     if (conditions.length > 0 && rule.access !== 'authenticated') {
       problems.push(`config policy.rules.${i} (${rule.route}): ${conditions.join(', ')} only apply to access: authenticated`)
@@ -77,7 +83,7 @@ function checkMeaning (file: FileConfig, problems: string[]): void {
     const overlap = rule.roles?.filter((r) => rule.notRoles?.includes(r)) ?? []
     if (overlap.length > 0) problems.push(`config policy.rules.${i} (${rule.route}): ${overlap.join(', ')} is both in roles and notRoles`)
   })
-  if (file.cors.credentials && file.cors.origins.includes('*')) {
+  if (Value.Check(FileConfig.properties.cors, f?.cors) && f.cors.credentials && f.cors.origins.includes('*')) {
     problems.push('config cors.credentials: browsers refuse credentials with origin *; list the origins instead')
   }
 }

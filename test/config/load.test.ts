@@ -36,6 +36,14 @@ t.test('every problem is reported at once, each naming what to set', async (t) =
   t.match(found.join('\n'), /tokens\.accessTokenTtlSeconds/)
   t.match(found.join('\n'), /policy\.rules\.0\.route/)
   t.match(found.join('\n'), /PORT: "eighty"/)
+  // Rule meanings are checked beside schema errors elsewhere in the same file.
+  const mixed = problems(() => loadConfig({
+    env: testEnv(),
+    file: { tokens: { accessTokenTtlSeconds: 'long' }, policy: { rules: [{ route: '/a*', access: 'public', roles: ['editor'] }, { route: '/b', access: 'nope' }] } }
+  }))
+  t.match(mixed.join('\n'), /tokens\.accessTokenTtlSeconds/)
+  t.match(mixed.join('\n'), /policy\.rules\.0 \(\/a\*\): roles only apply to access: authenticated/)
+  t.match(mixed.join('\n'), /policy\.rules\.1\.access: must be one of public, authenticated, deny/)
   // Env problems are reported even when the file is broken too.
   const env = problems(() => loadConfig({ env: {}, file: {} }))
   t.match(env, [/^WORDPRESS_URL: not set/, /^BRIDGE_SECRET: not set; .*openssl rand/, /^JWT_SECRET: not set/])
@@ -76,6 +84,10 @@ t.test('a config file named by GATEWAY_CONFIG must exist and parse', async (t) =
   t.match(problems(() => loadConfig({ env: testEnv({ GATEWAY_CONFIG: join(dir, 'nope.yaml') }) })), [/^GATEWAY_CONFIG: file .*nope\.yaml does not exist/])
   writeFileSync(join(dir, 'bad.yaml'), 'policy: [unclosed')
   t.match(problems(() => loadConfig({ env: testEnv({ GATEWAY_CONFIG: join(dir, 'bad.yaml') }) })), [/bad\.yaml: not valid YAML/])
+  writeFileSync(join(dir, 'nested.yaml'), 'policy:\n  mode: custom\n  rules: - route: /x\n')
+  const [line] = problems(() => loadConfig({ env: testEnv({ GATEWAY_CONFIG: join(dir, 'nested.yaml') }) }))
+  t.match(line, /nested\.yaml: not valid YAML at line 3, column \d+: \S/, 'the position, then what is wrong')
+  t.notMatch(line, /:\s*$/, 'no dangling colon')
   writeFileSync(join(dir, 'ok.yaml'), 'tokens:\n  accessTokenTtlSeconds: 600\n')
   t.equal(loadConfig({ env: testEnv({ GATEWAY_CONFIG: join(dir, 'ok.yaml') }) }).tokens.accessTokenTtlSeconds, 600)
 })

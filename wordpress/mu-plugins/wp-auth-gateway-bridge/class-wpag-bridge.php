@@ -22,6 +22,7 @@ final class WPAG_Bridge {
 		add_filter( 'determine_current_user', array( 'WPAG_Rest_Guard', 'determine_current_user' ), 100 );
 		add_filter( 'rest_authentication_errors', array( 'WPAG_Rest_Guard', 'rest_authentication_errors' ), 99 );
 		add_filter( 'rest_pre_dispatch', array( 'WPAG_Rest_Guard', 'rest_pre_dispatch' ), 0, 3 );
+		add_filter( 'rest_request_before_callbacks', array( 'WPAG_Rest_Guard', 'rest_request_before_callbacks' ), 0, 3 );
 
 		// The gateway's internal routes.
 		add_action( 'rest_api_init', array( 'WPAG_Routes', 'register' ) );

@@ -181,6 +181,32 @@ final class WPAG_Rest_Guard {
 	}
 
 	/**
+	 * rest_request_before_callbacks (WP_REST_Server::respond_to_request()):
+	 * every dispatch, main, embedded or batched, with its matched handler. The
+	 * route's own parameters (the `id` of /wp/v2/users/(?P<id>...)) must be
+	 * what the request acts on: WordPress lets the JSON body, the form body and
+	 * the query override them (WP_REST_Request::get_parameter_order()), so
+	 * /wp/v2/users/1?id=3 would act on user 3 while the gateway judged user 1.
+	 *
+	 * @param WP_REST_Response|WP_HTTP_Response|WP_Error|mixed $response Result so far.
+	 * @param array                                            $handler  Matched handler.
+	 * @param WP_REST_Request                                  $request  The request.
+	 * @return mixed
+	 */
+	public static function rest_request_before_callbacks( $response, $handler, $request ) {
+		if ( is_wp_error( $response ) || ! self::$main_begun || null === WPAG_Assertion::rest() ) {
+			return $response;
+		}
+		foreach ( $request->get_url_params() as $name => $value ) {
+			$effective = $request->get_param( $name );
+			if ( ! is_scalar( $effective ) || (string) $effective !== (string) $value ) {
+				return new WP_Error( 'gateway_param_override', sprintf( 'The parameter %s may not differ from the route.', $name ), array( 'status' => 400 ) );
+			}
+		}
+		return $response;
+	}
+
+	/**
 	 * Whether a request is exactly the method and route of an assertion.
 	 *
 	 * @param WP_REST_Request $request The request.
