@@ -7,7 +7,8 @@ import type { SessionInfo } from '../tokens/sessions.js'
 
 const UserParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) })
 type UserParams = Static<typeof UserParams>
-const SessionParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }), sid: Type.String({ pattern: '^[A-Za-z0-9_-]{22}$' }) })
+// Any session id is accepted here: one that cannot exist is simply not found (404, as documented).
+const SessionParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }), sid: Type.String({ maxLength: 128 }) })
 type SessionParams = Static<typeof SessionParams>
 const RevokeTokenBody = Type.Object({
   token: Type.Optional(Type.String({ minLength: 1, maxLength: 8192 })),

@@ -27,6 +27,10 @@ t.test('admin routes: sessions, revocation, who may call them, and an audit line
   t.equal((await me(laptop.access_token)).statusCode, 200, 'the laptop is not')
   const again = await app.inject({ method: 'DELETE', url: `/_gateway/admin/users/${USERS.subscriber.id}/sessions/${phoneSession!.id}`, headers: asAdmin })
   t.equal(again.json().code, 'GW_ERR_SESSION_NOT_FOUND')
+  for (const sid of ['not-a-session-id', 'x'.repeat(200)]) {
+    const bad = await app.inject({ method: 'DELETE', url: `/_gateway/admin/users/${USERS.subscriber.id}/sessions/${sid}`, headers: asAdmin })
+    t.equal(bad.statusCode, sid.length > 128 ? 400 : 404, 'a session id that cannot exist is not found')
+  }
 
   // One token by jti, with the admin API token.
   const asApi = { authorization: `Bearer ${API_TOKEN}` }
