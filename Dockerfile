@@ -4,10 +4,11 @@
 #   docker build -t wp-auth-gateway .
 #   docker compose up -d          (see docker-compose.yml)
 #
-# Configuration is by environment (DESIGN.md §9): WORDPRESS_URL, REDIS_URL,
-# BRIDGE_SECRET, JWT_SECRET or JWT_PRIVATE_KEY_FILE/JWT_PUBLIC_KEY_FILE, PORT,
-# HOST, GATEWAY_CONFIG (default config/gateway.yaml, relative to /app; read
-# when present, built-in defaults otherwise).
+# Configuration is by environment (README, "Configuration"): WORDPRESS_URL,
+# REDIS_URL, BRIDGE_SECRET or BRIDGE_SECRET_FILE, JWT_SECRET or
+# JWT_SECRET_FILE (or JWT_PRIVATE_KEY_FILE/JWT_PUBLIC_KEY_FILE), PORT, HOST,
+# GATEWAY_CONFIG (default config/gateway.yaml, relative to /app; read when
+# present, built-in defaults otherwise).
 
 ARG NODE_IMAGE=node:22-bookworm-slim
 

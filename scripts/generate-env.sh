@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Write the .env that docker-compose.yml reads, with fresh random secrets.
+# Write what docker-compose.yml reads: .env with the settings, and secrets/
+# with fresh random secrets, one file each (Docker secrets: the values never
+# sit in an environment variable).
 #
 #   scripts/generate-env.sh [--force] [FILE]
 #
-# FILE defaults to .env at the repository root. An existing file is left alone
-# unless --force is given. The file is created with mode 600. The secret values
-# are never printed.
+# FILE defaults to .env at the repository root; the secrets go into the
+# folder secrets/ beside it (mode 700; the files inside are readable by the
+# containers' own users). Existing files are left alone unless --force is
+# given. The secret values are never printed.
 #
 # Random values come from openssl, else node's crypto, else /dev/urandom.
 
@@ -36,13 +39,16 @@ done
 file="${file:-$REPO/.env}"
 
 existed=0
-if [ -e "$file" ] || [ -L "$file" ]; then
-	[ "$force" -eq 1 ] || die "$file already exists; not overwriting it (use --force to replace it with new secrets)."
-	[ -f "$file" ] || die "$file exists and is not a regular file; not touching it."
-	existed=1
-fi
 dir="$(dirname "$file")"
 [ -d "$dir" ] || die "folder $dir does not exist."
+secrets="$dir/secrets"
+for f in "$file" "$secrets/bridge_secret" "$secrets/jwt_secret" "$secrets/db_password"; do
+	if [ -e "$f" ] || [ -L "$f" ]; then
+		[ "$force" -eq 1 ] || die "$f already exists; not overwriting it (use --force to replace it with new secrets)."
+		[ -f "$f" ] || die "$f exists and is not a regular file; not touching it."
+		existed=1
+	fi
+done
 
 # 48 random bytes, base64: 64 characters from [A-Za-z0-9+/], no padding,
 # nothing a shell, .env parser, PHP string or SQL password needs escaped.
@@ -64,40 +70,34 @@ jwt_secret="$(random_secret)"
 db_password="$(random_secret)"
 [ "$bridge_secret" != "$jwt_secret" ] || die "BRIDGE_SECRET and JWT_SECRET came out equal; the random source is broken."
 
-# Write next to the target with no access for others, then move into place,
-# so the secrets are never readable by anyone else, even for a moment.
-umask 077
-tmp="$(mktemp "$dir/.env.tmp.XXXXXX")"
-trap 'rm -f "$tmp"' EXIT
-
-cat >"$tmp" <<EOF
-# Written by scripts/generate-env.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ). Keep it secret; never commit it.
-# Every variable is explained in .env.example.
+# The folder keeps everyone else out; the files in it must be readable by the
+# containers' users (node, www-data, mysql), which compose mounts them for as they are.
+mkdir -p "$secrets"
+chmod 700 "$secrets"
+write() {
+	local tmp
+	tmp="$(mktemp "$(dirname "$1")/.tmp.XXXXXX")"
+	printf '%s' "$2" >"$tmp"
+	chmod "$3" "$tmp"
+	mv -f "$tmp" "$1"
+}
+write "$secrets/bridge_secret" "$bridge_secret" 644
+write "$secrets/jwt_secret" "$jwt_secret" 644
+write "$secrets/db_password" "$db_password" 644
+write "$file" "# Written by scripts/generate-env.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ). Every variable is explained in .env.example;
+# the secrets are in secrets/ (never commit either).
 
 GATEWAY_PORT=8080
-
-BRIDGE_SECRET=$bridge_secret
-JWT_SECRET=$jwt_secret
-
 WORDPRESS_DB_NAME=wordpress
 WORDPRESS_DB_USER=wordpress
-WORDPRESS_DB_PASSWORD=$db_password
-EOF
-chmod 600 "$tmp"
-mv -f "$tmp" "$file"
-trap - EXIT
+" 600
 
-say "wrote $file (mode 600):"
-say "  GATEWAY_PORT=8080"
-say "  BRIDGE_SECRET=<64 random characters>"
-say "  JWT_SECRET=<64 random characters, different from BRIDGE_SECRET>"
-say "  WORDPRESS_DB_NAME=wordpress"
-say "  WORDPRESS_DB_USER=wordpress"
-say "  WORDPRESS_DB_PASSWORD=<64 random characters>"
+say "wrote $file (GATEWAY_PORT=8080, WORDPRESS_DB_NAME=wordpress, WORDPRESS_DB_USER=wordpress)"
+say "wrote $secrets/bridge_secret, jwt_secret and db_password (64 random characters each; folder mode 700)"
 if [ "$existed" -eq 1 ]; then
-	say "replaced the previous file. Note: tokens signed with the old JWT_SECRET are now invalid, and"
+	say "replaced the previous files. Note: tokens signed with the old JWT secret are now invalid, and"
 	say "  MariaDB keeps the password it was first created with: if its volume already exists, either"
 	say "  remove it (docker compose down -v, which deletes the WordPress data) or change the password"
-	say "  inside MariaDB to the new WORDPRESS_DB_PASSWORD."
+	say "  inside MariaDB to the new one in secrets/db_password."
 fi
 say "next: docker compose up -d"

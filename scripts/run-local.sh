@@ -6,15 +6,14 @@
 #
 # WordPress's own address is the gateway's, so its links, redirects and REST
 # `_links` lead back through the gateway, and its bridge sends events there.
-# Secrets: from the environment when set, else from .env when present, else
-# fixed local values (fine on a laptop, never in production).
+# The fixed local secrets are fine on a laptop, never in production.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
-if [ -f .env ]; then
-  set -a; . ./.env; set +a
-fi
+# Secrets: from the environment, else from secrets/ (scripts/generate-env.sh), else fixed local values.
+[ -n "${BRIDGE_SECRET:-}" ] || { [ -f secrets/bridge_secret ] && BRIDGE_SECRET="$(cat secrets/bridge_secret)"; } || true
+[ -n "${JWT_SECRET:-}" ] || { [ -f secrets/jwt_secret ] && JWT_SECRET="$(cat secrets/jwt_secret)"; } || true
 export BRIDGE_SECRET="${BRIDGE_SECRET:-local-bridge-secret-0123456789abcdef0123456789ab}"
 export JWT_SECRET="${JWT_SECRET:-local-jwt-secret-0123456789abcdefghijklmnopqrstuv}"
 export PORT="${PORT:-8080}" HOST="${HOST:-127.0.0.1}"

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import { ExpiringCache } from '../util/expiring-cache.js'
 
-// The signed statement that tells WordPress who the caller is (DESIGN §3).
+// The signed statement that tells WordPress who the caller is (docs/architecture.md §4).
 // Signed by hand rather than through a JWT library: it is made on every
 // forwarded request, its shape is fixed, and HMAC-SHA256 over a short string
 // is all it takes.

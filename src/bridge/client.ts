@@ -34,7 +34,7 @@ const REFUSALS: Record<string, string> = {
 }
 
 /**
- * Talks to the bridge mu-plugin's internal routes (DESIGN §4) as the gateway
+ * Talks to the bridge mu-plugin's internal routes (docs/architecture.md §5) as the gateway
  * itself (`via: gateway`). WordPress does the password checks, so every hash
  * format and every login hook keeps working. An answer that says WordPress
  * refuses the gateway itself is a 503 GW_ERR_BRIDGE_UNAVAILABLE naming the

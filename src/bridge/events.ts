@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 import { EventUnauthenticated } from '../errors.js'
 import type { Store } from '../store/index.js'
 
-// Events from WordPress (DESIGN §4). The bridge signs the whole event with
+// Events from WordPress (docs/architecture.md §5). The bridge signs the whole event with
 // BRIDGE_SECRET (class-wpag-events.php, WPAG_Events::sign): type and user in
 // the signed claims, with a single-use jti, so a signature made for one event
 // cannot carry another, and a captured event cannot be replayed.

@@ -186,10 +186,33 @@ function readPem (path: string, name: string, problems: string[]): string | unde
   }
 }
 
-function secret (env: NodeJS.ProcessEnv, name: string, what: string, problems: string[]): Buffer | undefined {
+/**
+ * A secret from NAME, or from the file NAME_FILE names (Docker secrets: the
+ * value then never sits in the environment, where child processes and
+ * crash reports see it). One trailing newline of a file is not part of it.
+ */
+export function secretValue (env: NodeJS.ProcessEnv, name: string, problems: string[]): string | undefined {
   const value = env[name]
+  const file = env[`${name}_FILE`]
+  if (file === undefined || file === '') return value === '' ? undefined : value
+  if (value !== undefined && value !== '') {
+    problems.push(`${name} and ${name}_FILE are both set; keep one`)
+    return undefined
+  }
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '')
+  } catch (err) {
+    problems.push(`${name}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    return undefined
+  }
+}
+
+function secret (env: NodeJS.ProcessEnv, name: string, what: string, problems: string[]): Buffer | undefined {
+  const before = problems.length
+  const value = secretValue(env, name, problems)
+  if (problems.length > before) return undefined
   if (value === undefined || value === '') {
-    problems.push(`${name}: not set; set it to ${what}, at least ${MIN_SECRET_BYTES} random bytes (e.g. openssl rand -base64 48)`)
+    problems.push(`${name}: not set; set it (or ${name}_FILE) to ${what}, at least ${MIN_SECRET_BYTES} random bytes (e.g. openssl rand -base64 48)`)
     return undefined
   }
   const bytes = Buffer.from(value, 'utf8')

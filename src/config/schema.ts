@@ -92,7 +92,7 @@ export const FileConfig = Type.Object({
 }, { additionalProperties: false })
 export type FileConfig = Static<typeof FileConfig>
 
-/** Secrets and deployment values, from the environment only (DESIGN §9). */
+/** Secrets and deployment values, from the environment only (README, "Configuration"). */
 export interface EnvConfig {
   port: number
   host: string

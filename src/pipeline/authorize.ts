@@ -2,7 +2,7 @@ import { InsufficientScope, RoleForbidden, RouteDisabled, TokenMissing } from '.
 import type { Identity } from './authenticate/index.js'
 import { refusal, type Decision } from './policy.js'
 
-/** Stage 4 (DESIGN §2): the policy's answer held against who the caller is. */
+/** Stage 4 (docs/architecture.md §3): the policy's answer held against who the caller is. */
 export function authorize (decision: Decision, identity: Identity | null): void {
   switch (refusal(decision, identity)) {
     case null: return

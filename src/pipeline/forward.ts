@@ -30,7 +30,7 @@ const DROPPED = new Set(['x-original-url', 'x-rewrite-url', 'forwarded', 'x-forw
 type IncomingMessageLike = import('node:http').IncomingMessage | Http2ServerRequest
 
 /**
- * Stage 5 (DESIGN §2): strip every inbound credential and identity header,
+ * Stage 5 (docs/architecture.md §3): strip every inbound credential and identity header,
  * add the assertion, stream to WordPress and back, over kept-alive
  * connections.
  */

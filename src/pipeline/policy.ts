@@ -1,7 +1,7 @@
 import type { Access, FileConfig, Rule } from '../config/schema.js'
 import type { Identity } from './authenticate/identity.js'
 
-// Stage 2 (DESIGN §2): rules are data; the first rule matching (route,
+// Stage 2 (docs/architecture.md §3): rules are data; the first rule matching (route,
 // method) decides, the default covers the rest. The operator's rules come
 // first, then those of the chosen mode.
 

@@ -26,7 +26,7 @@ const view = (s: SessionInfo) => ({
   ip: s.ip
 })
 
-/** Operators' routes (DESIGN §9); every action is logged with who did it. */
+/** Operators' routes (README, "Admin routes"); every action is logged with who did it. */
 export default async function adminRoutes (app: FastifyInstance): Promise<void> {
   app.decorateRequest('adminActor', null)
   app.addHook('preHandler', adminGuard(app))

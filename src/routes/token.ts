@@ -24,7 +24,7 @@ const SMALL_BODY = 16 * 1024
 
 export const clientInfo = (request: FastifyRequest): ClientInfo => ({ userAgent: request.headers['user-agent'] ?? '', ip: request.ip })
 
-/** Token endpoints (DESIGN §9), answered by the gateway and never forwarded. */
+/** Token endpoints (README, "Endpoints"), answered by the gateway and never forwarded. */
 export default async function tokenRoutes (app: FastifyInstance): Promise<void> {
   await app.register(formbody, { bodyLimit: SMALL_BODY })
 

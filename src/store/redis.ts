@@ -24,7 +24,7 @@ return v`
 /**
  * Redis through ioredis. Commands are never queued while disconnected and
  * each has a timeout, so callers fail closed fast instead of hanging
- * (DESIGN §5: 503, never open).
+ * (docs/architecture.md §6: 503, never open).
  */
 export class RedisStore implements Store {
   readonly kind = 'redis' as const

@@ -1,4 +1,4 @@
-// The one shared store (DESIGN §1). Every operation the token machinery needs
+// The one shared store (docs/architecture.md §1). Every operation the token machinery needs
 // is a primitive here, so that the Redis and the in-process implementation can
 // be held to one contract (test/store/contract.ts).
 

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Store } from '../store/index.js'
 
-// Revocation that reaches every replica (DESIGN §5). The list lives in one
+// Revocation that reaches every replica (docs/architecture.md §6). The list lives in one
 // Redis hash (field `<kind>:<id>` → until, ms since the epoch); every change
 // is published, and each replica keeps a local view so that checking a token
 // costs no Redis round trip. While its subscription is down (messages may

@@ -5,7 +5,7 @@ import { RefreshTokenInvalid, RefreshTokenReused } from '../errors.js'
 import type { Store } from '../store/index.js'
 import type { Revocations } from './revocation.js'
 
-// Sessions and their refresh tokens (DESIGN §5). One login makes one session
+// Sessions and their refresh tokens (docs/architecture.md §6). One login makes one session
 // (a refresh-token family, `sid`); every refresh rotates the token within it.
 // Refresh tokens are `<sid>.<256 random bits>` and stored only as SHA-256
 // hashes. A token presented a second time ends its whole session, and the

@@ -61,6 +61,17 @@ t.test('weak or reused secrets stop the start', async (t) => {
   t.match(problems(() => loadConfig({ env: testEnv(), file: { admin: { apiTokenHash: 'plain-text-token' } } })), [/^config admin\.apiTokenHash: /])
 })
 
+t.test('secrets can come from files (Docker secrets)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wpag-secrets-'))
+  const value = 'a-bridge-secret-from-a-file-0123456789abcdef'
+  writeFileSync(join(dir, 'bridge'), value + '\n')
+  const { BRIDGE_SECRET: _unused, ...env } = testEnv()
+  const config = loadConfig({ env: { ...env, BRIDGE_SECRET_FILE: join(dir, 'bridge') }, file: {} })
+  t.equal(config.env.bridgeSecret.toString(), value, 'the trailing newline is not part of it')
+  t.match(problems(() => loadConfig({ env: testEnv({ BRIDGE_SECRET_FILE: join(dir, 'bridge') }), file: {} })), [/^BRIDGE_SECRET and BRIDGE_SECRET_FILE are both set; keep one/])
+  t.match(problems(() => loadConfig({ env: { ...env, BRIDGE_SECRET_FILE: join(dir, 'missing') }, file: {} })), [/^BRIDGE_SECRET_FILE: cannot read .*missing \(ENOENT\)/])
+})
+
 t.test('RS256 needs a readable RSA key of at least 2048 bits', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wpag-keys-'))
   const file = { tokens: { algorithm: 'RS256' } }

@@ -19,7 +19,7 @@ export class BearerJwtAuthenticator implements Authenticator {
   authenticate (_request: FastifyRequest, credentials: Credentials): Identity | null | Promise<Identity> {
     if (credentials.scheme !== 'bearer') return null
     const claims = this.#tokens.verify(credentials.value)
-    // From the local view while it is synced: no Redis round trip (DESIGN §5).
+    // From the local view while it is synced: no Redis round trip (docs/architecture.md §6).
     const revoked = this.#revocations.isRevoked(claims.jti, claims.sid)
     if (revoked === true) throw new TokenRevoked()
     if (revoked !== false) {

@@ -8,7 +8,7 @@ export type { Authenticator } from './authenticator.js'
 export type { Identity } from './identity.js'
 
 /**
- * Stage 3 (DESIGN §2): walks the enabled authenticators in order. No
+ * Stage 3 (docs/architecture.md §3): walks the enabled authenticators in order. No
  * credentials: anonymous (null). Credentials nobody recognises, or that the
  * responsible authenticator rejects: an error, never anonymous.
  */

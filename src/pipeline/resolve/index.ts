@@ -8,7 +8,7 @@ import { canonicalRoute } from './route.js'
 export { canonicalRoute } from './route.js'
 export type { SitePage } from './path.js'
 
-// Stage 1 (DESIGN §2): work out what PHP and WordPress will do with a
+// Stage 1 (docs/architecture.md §3): work out what PHP and WordPress will do with a
 // request, from exactly what is forwarded, and refuse whatever cannot be
 // read with certainty. In two steps: the head (method, path, query,
 // headers) decides almost every request before its body is read; a POST
