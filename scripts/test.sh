@@ -21,8 +21,8 @@ mkdir -p .wp-test
 for old in .wp-test/run-*; do
   [ -f "$old/instance.env" ] || { [ -d "$old" ] && [ ! -f "$old/redis.pid" ] && rm -rf "$old"; continue; }
   if ! kill -0 "$(cat "$old/php.pid" 2>/dev/null || echo 0)" 2>/dev/null; then
-    bash scripts/wordpress.sh stop "$old" >/dev/null 2>&1 || true
     kill "$(cat "$old/redis.pid" 2>/dev/null || echo 0)" 2>/dev/null || true
+    bash scripts/wordpress.sh stop "$old" >/dev/null 2>&1 || true
     rm -rf "$old"
   fi
 done
@@ -31,8 +31,9 @@ RUN="$(mktemp -d "$REPO/.wp-test/run-XXXXXX")"
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
 cleanup() {
-  bash scripts/wordpress.sh stop "$RUN" >/dev/null 2>&1 || true
+  # Redis first: stopping the ephemeral WordPress deletes the folder that holds its pid file.
   if [ -f "$RUN/redis.pid" ]; then kill "$(cat "$RUN/redis.pid")" 2>/dev/null || true; fi
+  bash scripts/wordpress.sh stop "$RUN" >/dev/null 2>&1 || true
   rm -rf "$RUN"
 }
 trap cleanup EXIT

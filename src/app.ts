@@ -68,6 +68,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
     connections: config.upstream.connections,
     bodyLimit: config.server.bodyLimit,
     policy: app.policy,
+    loginCookies: config.site.loginCookies,
     gate: createGate({
       policy: app.policy,
       auth: app.authentication,

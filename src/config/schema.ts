@@ -87,7 +87,11 @@ export const FileConfig = Type.Object({
     xmlrpc: Type.Union([Type.Literal('block'), Type.Literal('pass')], { default: 'block' }),
     login: Type.Union([Type.Literal('block'), Type.Literal('pass')], { default: 'pass' }),
     // REST calls of wp-admin and the block editor (login cookie + X-WP-Nonce), checked through the bridge.
-    cookieAuth: Type.Boolean({ default: true })
+    cookieAuth: Type.Boolean({ default: true }),
+    // WordPress's login cookie names start with these (wordpress_logged_in_<hash>,
+    // wordpress_sec_<hash>, wordpress_<hash>): REST requests not authenticated by
+    // cookie reach WordPress without them. Add yours if wp-config.php renames them.
+    loginCookies: Type.Array(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_-]+$' }), { minItems: 1, default: ['wordpress_'] })
   }, { additionalProperties: false, default: {} })
 }, { additionalProperties: false })
 export type FileConfig = Static<typeof FileConfig>

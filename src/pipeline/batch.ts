@@ -31,6 +31,7 @@ const JSON_MEDIA_TYPE = /(^|\s|,)application\/([\w!#$&-^.+]+\+)?json(\+oembed)?(
 // A sub-request's path as wp_parse_url() splits it: no scheme, host, fragment or anything it would mangle.
 const SUB_PATH = /^(\/[A-Za-z0-9\-._~!$&'()*+,;=@/]*)(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?%[\]]*)?$/
 const WANTED = new Set(['requests'])
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
 /** Whether WordPress reads this request's body as JSON. */
 export function isJsonContentType (contentType: string | undefined): boolean {
@@ -46,8 +47,12 @@ export function judgeBatch (body: Buffer, headers: IncomingHttpHeaders, rawQuery
   if (!isJsonContentType(headers['content-type'])) throw new BadRequest('A batch request must have a JSON body (Content-Type: application/json).')
   let parsed: unknown
   try {
-    // PHP's json_decode refuses invalid UTF-8, and WordPress would then read `requests` elsewhere.
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body))
+    // PHP's json_decode refuses invalid UTF-8, a byte order mark and lone
+    // UTF-16 surrogates; WordPress would then read `requests` elsewhere.
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body), (key, value: unknown) => {
+      if (LONE_SURROGATE.test(key) || (typeof value === 'string' && LONE_SURROGATE.test(value))) throw new Error('a lone surrogate')
+      return value
+    })
   } catch {
     throw new BadRequest('The batch body is not JSON.')
   }

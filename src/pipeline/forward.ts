@@ -8,6 +8,8 @@ import { BodyTooLarge, UpstreamUnavailable } from '../errors.js'
 import { limitStream } from './body-limit.js'
 import { METHODS } from './resolve/index.js'
 import { forwardable } from './resolve/headers.js'
+import { withoutLoginCookies } from './login-cookies.js'
+import { filteredEmbeds } from './embed-filter.js'
 import { needsBody, type Gate, type GatewayContext } from './gate.js'
 import type { Policy } from './policy.js'
 
@@ -21,6 +23,8 @@ export interface ForwardOptions {
   bodyLimit: number
   policy: Policy
   gate: Gate
+  /** Prefixes of WordPress's login cookie names, taken out of REST requests not authenticated by cookie. */
+  loginCookies: readonly string[]
 }
 
 const IDENTITY_PREFIX = 'x-wp-gateway'
@@ -60,7 +64,15 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
   function rewriteRequestHeaders (request: FastifyRequest<any, any, IncomingMessageLike>, headers: IncomingHttpHeaders | Http2Headers): IncomingHttpHeaders {
     const out: IncomingHttpHeaders = {}
     for (const name in headers) if (!strip(name)) out[name] = headers[name]
-    out[ASSERTION_HEADER] = signer.assert(assertionFacts(request.gateway!, opts.policy))
+    const ctx = request.gateway!
+    out[ASSERTION_HEADER] = signer.assert(assertionFacts(ctx, opts.policy))
+    // An answer with embedded resources is read before it leaves: uncompressed, please.
+    if (ctx.resolved.kind === 'rest' && ctx.resolved.embed) delete out['accept-encoding']
+    if (ctx.resolved.kind === 'rest' && ctx.identity?.via !== 'cookie' && typeof out.cookie === 'string') {
+      const cookie = withoutLoginCookies(out.cookie, opts.loginCookies)
+      if (cookie === undefined) delete out.cookie
+      else out.cookie = cookie
+    }
     // WordPress builds links and canonical redirects from the Host it sees; the
     // client's, not the internal upstream name (reply-from sets the latter).
     const host = request.headers.host
@@ -107,6 +119,20 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
       rewriteHeaders: (headers) => {
         for (const name of Object.keys(headers)) if (name.startsWith('access-control-')) delete headers[name]
         return headers
+      },
+      // Answers with embedded resources are checked before they leave (embed-filter.ts).
+      onResponse: (request, reply, res) => {
+        const ctx = request.gateway!
+        if (ctx.resolved.kind !== 'rest' || !ctx.resolved.embed || !/json/i.test(String(reply.getHeader('content-type') ?? ''))) {
+          void reply.send(res.stream)
+          return
+        }
+        filteredEmbeds(res.stream, opts.policy, ctx.identity).then((body) => {
+          void reply.removeHeader('content-length').send(body)
+        }, (err: Error) => {
+          reply.log.warn({ err }, 'an answer with embedded resources could not be checked')
+          void reply.send(new UpstreamUnavailable())
+        })
       },
       onError: (reply, { error }) => {
         if (error instanceof BodyTooLarge || (error as { cause?: unknown }).cause instanceof BodyTooLarge) {

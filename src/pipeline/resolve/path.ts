@@ -44,6 +44,11 @@ export function readPath (rawPath: string): PathReading {
   const indexPhp = inner[0] === 'index.php'
   if (prefixAt !== -1) {
     if (inner[prefixAt] !== PREFIX || !(prefixAt === 0 || (prefixAt === 1 && indexPhp))) throw new RouteAmbiguous(`the REST prefix ${PREFIX} may only open the path`)
+    // WordPress captures the route from the raw path when the raw prefix
+    // matches (class-wp.php, parse_request) and keeps its escapes, which then
+    // match no route; from the decoded path only when the prefix was escaped.
+    // Either way an escape leaves the route in doubt: refused.
+    if (rawPath.includes('%')) throw new RouteAmbiguous('a REST path may not hold escapes')
     return { kind: 'rest', route: '/' + inner.slice(prefixAt + 1).join('/') + (segments.at(-1) === '' && inner.length > prefixAt + 1 ? '/' : '') }
   }
   if (indexPhp) return inner.length === 1 ? { kind: 'front' } : { kind: 'site', page: 'other' }

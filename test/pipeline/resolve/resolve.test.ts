@@ -21,8 +21,7 @@ const cases: Array<[method: string, url: string, headers: Record<string, string>
   ['GET', '/wp-json', {}, { kind: 'rest', route: '/' }],
   ['GET', '/wp-json/', {}, { kind: 'rest', route: '/' }],
   ['GET', '/index.php/wp-json/wp/v2/users', {}, { kind: 'rest', route: '/wp/v2/users' }],
-  ['GET', '/wp%2Djson/wp/v2/users', {}, { kind: 'rest', route: '/wp/v2/users' }],
-  ['GET', '/wp-json/wp/v2/posts/caf%C3%A9', {}, { kind: 'rest', route: '/wp/v2/posts/café' }],
+  ['GET', '/wp-json/wp/v2/posts/café-au-lait', {}, 'GW_ERR_ROUTE_AMBIGUOUS'],
   // rest_route on the front controller.
   ['GET', '/?rest_route=/wp/v2/users', {}, { kind: 'rest', route: '/wp/v2/users' }],
   ['GET', '/index.php?rest_route=%2Fwp%2Fv2%2Fusers', {}, { kind: 'rest', route: '/wp/v2/users' }],
@@ -75,6 +74,16 @@ const cases: Array<[method: string, url: string, headers: Record<string, string>
   ['GET', '/wp-json//wp/v2/users', {}, 'GW_ERR_ROUTE_AMBIGUOUS'],
   ['GET', '/wp-json/wp/v2/users%0A', {}, 'GW_ERR_ROUTE_AMBIGUOUS'],
   ['GET', '/wp-json/wp/v2/users%zz', {}, 'GW_ERR_ROUTE_AMBIGUOUS'],
+  // Escapes in a REST path: WordPress keeps them in the route when the prefix is plain, decodes them when it is not.
+  ['GET', '/wp%2Djson/wp/v2/users', {}, 'GW_ERR_ROUTE_AMBIGUOUS'],
+  ['GET', '/wp-json/wp/v2/users/%31', {}, 'GW_ERR_ROUTE_AMBIGUOUS'],
+  ['GET', '/wp-json/wp/v2/posts/caf%C3%A9', {}, 'GW_ERR_ROUTE_AMBIGUOUS'],
+  ['GET', '/sample%2Dpage/', {}, { kind: 'site' }],
+  // Numbers WordPress reads without their leading zeros (?P<id>[\d]+).
+  ['GET', '/wp-json/wp/v2/tags/09', {}, 'GW_ERR_ROUTE_AMBIGUOUS'],
+  ['GET', '/?rest_route=/wp/v2/tags/009', {}, 'GW_ERR_ROUTE_AMBIGUOUS'],
+  ['GET', '/wp-json/wp/v2/tags/0', {}, { kind: 'rest', route: '/wp/v2/tags/0' }],
+  ['GET', '/wp-json/wp/v2/tags/10', {}, { kind: 'rest', route: '/wp/v2/tags/10' }],
   ['GET', 'http://evil/wp-json/wp/v2/users', {}, 'GW_ERR_ROUTE_AMBIGUOUS'],
   // rest_route where the front controller may not be what runs (class 4).
   ['GET', '/sample-page/?rest_route=/wp/v2/users', {}, 'GW_ERR_ROUTE_AMBIGUOUS'],
@@ -117,7 +126,7 @@ for (const [method, url, headers, expected] of cases) {
 
 t.test('the forwarded URL is the path and query exactly as sent', async (t) => {
   t.match(head('GET', '/wp-json/wp/v2/posts?search=a+b&x=%27', {}), { path: '/wp-json/wp/v2/posts', query: 'search=a+b&x=%27' })
-  t.match(head('GET', '/wp%2Djson/wp/v2/posts', {}), { path: '/wp%2Djson/wp/v2/posts' })
+  t.match(head('GET', '/caf%C3%A9/', {}), { path: '/caf%C3%A9/', kind: 'site' })
 })
 
 t.test('max_input_vars: PHP skips empty query items without counting them, and reads up to the limit', async (t) => {

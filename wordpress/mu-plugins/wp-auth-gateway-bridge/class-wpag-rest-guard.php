@@ -182,8 +182,8 @@ final class WPAG_Rest_Guard {
 
 	/**
 	 * rest_request_before_callbacks (WP_REST_Server::respond_to_request()):
-	 * every dispatch, main, embedded or batched, with its matched handler. The
-	 * route's own parameters (the `id` of /wp/v2/users/(?P<id>...)) must be
+	 * every dispatch, main, embedded or batched, with its matched handler.
+	 * Numbers are read without leading zeros, and the route's own parameters (the `id` of /wp/v2/users/(?P<id>...)) must be
 	 * what the request acts on: WordPress lets the JSON body, the form body and
 	 * the query override them (WP_REST_Request::get_parameter_order()), so
 	 * /wp/v2/users/1?id=3 would act on user 3 while the gateway judged user 1.
@@ -196,6 +196,11 @@ final class WPAG_Rest_Guard {
 	public static function rest_request_before_callbacks( $response, $handler, $request ) {
 		if ( is_wp_error( $response ) || ! self::$main_begun || null === WPAG_Assertion::rest() ) {
 			return $response;
+		}
+		// (?P<id>[\d]+) reads /tags/09 as tag 9: a route the gateway judged as
+		// another string than the resource it names is refused, whatever was asserted.
+		if ( preg_match( '#/0[0-9]#', (string) $request->get_route() ) ) {
+			return new WP_Error( 'gateway_route_ambiguous', 'A number in the route has a leading zero.', array( 'status' => 400 ) );
 		}
 		foreach ( $request->get_url_params() as $name => $value ) {
 			$effective = $request->get_param( $name );
