@@ -78,6 +78,9 @@ export class RedisStore implements Store {
     }
   }
 
+  /** The prefix of every key (a second store with the same prefix sees the same data). */
+  get keyPrefix (): string { return this.#prefix }
+
   async connect (): Promise<void> {
     try {
       await this.#client.connect()
