@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { restErrorBody } from './errors.js'
 
@@ -14,10 +14,40 @@ const FASTIFY_CODES: Record<string, string> = {
 }
 
 /**
+ * Warnings for our own 5xx (a store or WordPress that cannot answer), with
+ * the cause's name and text (`ReplyError: READONLY You can't write against a
+ * read only replica.`), never a secret, and at most one line per cause every
+ * few seconds: an outage makes every request fail the same way.
+ */
+class ThrottledWarnings {
+  readonly #last = new Map<string, { at: number, suppressed: number }>()
+  readonly #intervalMs: number
+
+  constructor (intervalMs = 5000) {
+    this.#intervalMs = intervalMs
+  }
+
+  warn (request: FastifyRequest, code: string, err: FastifyError): void {
+    const cause = err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : undefined
+    const key = `${code}\0${cause ?? ''}`
+    const now = Date.now()
+    const seen = this.#last.get(key)
+    if (seen !== undefined && now - seen.at < this.#intervalMs) {
+      seen.suppressed++
+      return
+    }
+    if (this.#last.size > 1000) this.#last.clear()
+    this.#last.set(key, { at: now, suppressed: 0 })
+    request.log.warn({ code, cause, ...(seen !== undefined && seen.suppressed > 0 ? { suppressed: seen.suppressed } : {}) }, cause === undefined ? err.message : `${err.message} (${cause})`)
+  }
+}
+
+/**
  * One error handler: WordPress's REST error shape, stable codes, a
  * WWW-Authenticate challenge on 401 (RFC 6750 §3), no detail on 5xx.
  */
 async function errorHandler (app: FastifyInstance): Promise<void> {
+  const throttled = new ThrottledWarnings()
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
     const code = err.code === undefined ? undefined : FASTIFY_CODES[err.code] ?? err.code
@@ -25,7 +55,7 @@ async function errorHandler (app: FastifyInstance): Promise<void> {
       request.log.error({ err }, 'request failed')
       return send(reply, 500, 'GW_ERR_INTERNAL', 'Internal server error.')
     }
-    if (status >= 500) request.log.warn({ code, cause: err.cause }, err.message)
+    if (status >= 500) throttled.warn(request, code!, err)
     if (status === 401) {
       const challenge = code !== undefined && TOKEN_ERRORS.has(code)
         ? 'Bearer realm="wp-auth-gateway", error="invalid_token"'

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config/load.js'
 import type { Config } from './config/schema.js'
 import { AssertionSigner } from './bridge/assertion.js'
 import { BridgeClient } from './bridge/client.js'
+import { describeTopology } from './store/redis/topology.js'
 
 // Listens, and closes gracefully: on SIGTERM/SIGINT in-flight requests finish
 // (up to the grace delay) before the process exits.
@@ -12,16 +13,6 @@ import { BridgeClient } from './bridge/client.js'
 function fail (line: string): never {
   process.stderr.write(`wp-auth-gateway: ${line}\n`)
   process.exit(1)
-}
-
-function redacted (url: string | undefined): string {
-  try {
-    const u = new URL(url ?? '')
-    if (u.password !== '') u.password = '***'
-    return u.toString()
-  } catch {
-    return 'REDIS_URL'
-  }
 }
 
 function logger (config: Config): FastifyServerOptions['logger'] {
@@ -56,7 +47,9 @@ const app = await buildApp(config, { logger: logger(config) }).catch(async (err:
   const also = wp === null ? '' : `\nwp-auth-gateway: ${wp}`
   if (err.code === 'GW_ERR_STORE_UNAVAILABLE') {
     const cause = (err.cause as Error | undefined)?.message ?? 'no answer'
-    fail(`cannot reach Redis at ${redacted(config.env.redisUrl)} (${cause}); start Redis or fix REDIS_URL${also}`)
+    const topology = config.env.redis!
+    const setting = topology.mode === 'cluster' ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL'
+    fail(`cannot reach Redis at ${describeTopology(topology)} (${cause}); start Redis or fix ${setting}${also}`)
   }
   fail(`cannot start: ${err.message}${also}`)
 })

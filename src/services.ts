@@ -29,7 +29,7 @@ declare module 'fastify' {
 
 export interface ServicesOptions {
   config: Config
-  /** A store made by the caller (tests share one); otherwise made from REDIS_URL. */
+  /** A store made by the caller (tests share one); otherwise made from REDIS_URL or REDIS_CLUSTER_NODES. */
   store?: Store | undefined
 }
 
@@ -44,7 +44,11 @@ async function services (app: FastifyInstance, { config, store }: ServicesOption
   })
   const assertions = new AssertionSigner(config.env.bridgeSecret)
   const ownStore = store === undefined
-  const theStore = store ?? await createStore(config.env.redisUrl, app.log)
+  const theStore = store ?? await createStore(config.env.redis, {
+    commandTimeoutMs: config.store.commandTimeoutMs,
+    waitReplicas: config.store.waitReplicas,
+    waitTimeoutMs: config.store.waitTimeoutMs
+  }, app.log)
 
   const revocations = new Revocations(theStore, app.log)
   await revocations.start()

@@ -2,11 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import { connect as netConnect, type AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config/load.js'
 import type { Config } from '../src/config/schema.js'
-import { RedisStore } from '../src/store/redis.js'
+import { RedisStore, type RedisStoreOptions } from '../src/store/redis/index.js'
+import { parseTopology } from '../src/store/redis/topology.js'
 import type { Store } from '../src/store/index.js'
 
 // Tests talk to real things: a WordPress with the bridge and a Redis made for
@@ -56,9 +60,17 @@ export function testConfig (file: unknown = {}, env: Record<string, string | und
   return loadConfig({ env: testEnv(env), file })
 }
 
+/** A (not yet connected) store for a REDIS_URL-style address, as the gateway would make it. */
+export function redisStore (url: string, opts: Omit<RedisStoreOptions, 'topology'> = {}): RedisStore {
+  const problems: string[] = []
+  const topology = parseTopology({ url }, problems)
+  if (topology === undefined) throw new Error(problems.join('; '))
+  return new RedisStore({ ...opts, topology })
+}
+
 /** A Redis store under a key prefix of its own, so tests never see each other's keys. */
 export async function testRedisStore (): Promise<RedisStore> {
-  const store = new RedisStore({ url: REDIS_URL, keyPrefix: `wpag-test:${randomBytes(6).toString('hex')}:` })
+  const store = redisStore(REDIS_URL, { keyPrefix: `wpag-test:${randomBytes(6).toString('hex')}:` })
   await store.connect()
   return store
 }
@@ -141,7 +153,7 @@ export async function startUpstream (t: Teardown, answer: { status?: number, del
  * A Redis server of the test's own on a free port, so a test can stop and
  * restart it (fail-closed and recovery tests) without touching the shared one.
  */
-export async function startRedis (t: Teardown): Promise<{ url: string, stop: () => Promise<void>, start: () => Promise<void>, pause: () => void, resume: () => void }> {
+export async function startRedis (t: Teardown, opts: { persist?: boolean } = {}): Promise<{ url: string, port: number, stop: () => Promise<void>, start: () => Promise<void>, pause: () => void, resume: () => void }> {
   const { createServer: createNetServer } = await import('node:net')
   const port = await new Promise<number>((resolve) => {
     const probe = createNetServer().listen(0, '127.0.0.1', () => {
@@ -150,8 +162,12 @@ export async function startRedis (t: Teardown): Promise<{ url: string, stop: () 
     })
   })
   let child: ChildProcess | undefined
+  // persist: every write on disk before it is acknowledged, so a restart keeps everything (as production Redis should).
+  const dir = opts.persist === true ? mkdtempSync(join(tmpdir(), 'wpag-redis-')) : undefined
+  if (dir !== undefined) t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const storage = dir === undefined ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...storage], { stdio: 'ignore' })
     for (let i = 0; i < 100; i++) {
       const up = await new Promise<boolean>((resolve) => {
         const s = netConnect(port, '127.0.0.1', () => { s.end(); resolve(true) })
@@ -173,7 +189,7 @@ export async function startRedis (t: Teardown): Promise<{ url: string, stop: () 
   // SIGSTOP: connections stay open but nothing answers, like a Redis that hangs.
   const pause = () => { child?.kill('SIGSTOP') }
   const resume = () => { child?.kill('SIGCONT') }
-  return { url: `redis://127.0.0.1:${port}`, stop, start, pause, resume }
+  return { url: `redis://127.0.0.1:${port}`, port, stop, start, pause, resume }
 }
 
 /** The real server process (src/server.ts), for tests of what only a process shows. */

@@ -3,6 +3,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { parse as parseYaml } from 'yaml'
 import { Value } from '@sinclair/typebox/value'
 import { FileConfig, Rule, type Config, type EnvConfig } from './schema.js'
+import { parseTopology } from '../store/redis/topology.js'
 
 export const DEFAULT_CONFIG_PATH = 'config/gateway.yaml'
 const MIN_SECRET_BYTES = 32
@@ -111,10 +112,12 @@ function readEnv (env: NodeJS.ProcessEnv, file: FileConfig | undefined, problems
     }
   }
 
-  const redisUrl = env.REDIS_URL === '' ? undefined : env.REDIS_URL
-  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
-    problems.push('REDIS_URL: must start with redis:// or rediss://')
-  }
+  const redis = parseTopology({
+    url: env.REDIS_URL === '' ? undefined : env.REDIS_URL,
+    clusterNodes: env.REDIS_CLUSTER_NODES === '' ? undefined : env.REDIS_CLUSTER_NODES,
+    password: secretValue(env, 'REDIS_PASSWORD', problems),
+    sentinelPassword: secretValue(env, 'REDIS_SENTINEL_PASSWORD', problems)
+  }, problems)
 
   const bridgeSecret = secret(env, 'BRIDGE_SECRET', 'the secret shared with the WordPress bridge plugin', problems)
   const jwt = readSigningKeys(env, file, problems)
@@ -125,7 +128,7 @@ function readEnv (env: NodeJS.ProcessEnv, file: FileConfig | undefined, problems
   const previous = readPreviousKeys(env, problems)
 
   if (problems.length > 0 || wordpressUrl === undefined || bridgeSecret === undefined) return undefined
-  return { port, host: env.HOST ?? '0.0.0.0', wordpressUrl, redisUrl, bridgeSecret, ...jwt, ...previous }
+  return { port, host: env.HOST ?? '0.0.0.0', wordpressUrl, redis, bridgeSecret, ...jwt, ...previous }
 }
 
 /** Retired keys (comma-separated) that still verify tokens signed before a rotation. */

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import type { Topology } from '../store/redis/topology.js'
 
 // The YAML file's shape. One source for validation and for the TypeScript
 // type; config/gateway.example.yaml documents each key.
@@ -44,6 +45,16 @@ export const FileConfig = Type.Object({
     // PHP drops parameters past it, so requests with more are refused. Never
     // set it higher than the server's.
     maxInputVars: Type.Integer({ minimum: 10, maximum: 100_000, default: 1000 })
+  }, { additionalProperties: false, default: {} }),
+  store: Type.Object({
+    // Longest a Redis command may take before the request is answered 503.
+    commandTimeoutMs: Type.Integer({ minimum: 50, maximum: 30_000, default: 1000 }),
+    // Replicas a revocation must reach (Redis WAIT) before it is acknowledged:
+    // auto = one where the master has any, else none. A revocation no replica
+    // acknowledged in time is answered 503, so a failover cannot lose an
+    // acknowledged one.
+    waitReplicas: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 0, maximum: 10 })], { default: 'auto' }),
+    waitTimeoutMs: Type.Integer({ minimum: 10, maximum: 10_000, default: 1000 })
   }, { additionalProperties: false, default: {} }),
   tokens: Type.Object({
     algorithm: Type.Union([Type.Literal('HS256'), Type.Literal('RS256')], { default: 'HS256' }),
@@ -101,7 +112,8 @@ export interface EnvConfig {
   port: number
   host: string
   wordpressUrl: URL
-  redisUrl: string | undefined
+  /** Where Redis is (REDIS_URL or REDIS_CLUSTER_NODES); absent: the in-process store. */
+  redis: Topology | undefined
   bridgeSecret: Buffer
   jwtSecret: Buffer | undefined
   jwtPrivateKeyPem: string | undefined

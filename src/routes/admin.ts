@@ -39,7 +39,7 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
     if (jti !== undefined) {
       // A jti alone does not say when its token expires: keep the entry for the longest lifetime.
       const { accessTokenTtlSeconds, clockToleranceSeconds } = app.config.tokens
-      await app.revocations.revoke('jti', jti, Date.now() + (accessTokenTtlSeconds + clockToleranceSeconds) * 1000)
+      await app.revocations.revoke([['jti', jti, Date.now() + (accessTokenTtlSeconds + clockToleranceSeconds) * 1000]])
       audit(request, 'token.revoke', `jti:${jti}`)
       return { revoked: true }
     }

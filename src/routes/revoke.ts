@@ -50,7 +50,8 @@ export async function revokeToken (app: FastifyInstance, token: string): Promise
   } catch {
     return false
   }
-  await app.revocations.revoke('jti', claims.jti, claims.exp * 1000 + app.config.tokens.clockToleranceSeconds * 1000)
+  // The session first (it ends the token's family for good), then the token itself too.
   await app.sessions.revoke(Number(claims.sub), claims.sid)
+  await app.revocations.revoke([['jti', claims.jti, claims.exp * 1000 + app.config.tokens.clockToleranceSeconds * 1000]])
   return true
 }

@@ -1,16 +1,22 @@
-import type { Store, Unsubscribe } from './store.js'
+import { SPENT } from './keys.js'
+import type { Rotation, Store, Unsubscribe } from './store.js'
 
 interface Entry { value: string, expiresAt: number }
+interface Sessions { byId: Map<string, string>, expiresAt: number }
 
 /**
  * In-process store for a single instance (local trials, tests). Nothing is
  * shared between processes, which is why start-up warns when it is used.
+ * Each operation runs to completion before another starts (one thread, no
+ * await inside), which is what makes the atomic steps atomic here.
  */
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const
   readonly #data = new Map<string, Entry>()
-  readonly #subscribers = new Map<string, Set<(message: string) => void>>()
-  readonly #hashes = new Map<string, Map<string, string>>()
+  readonly #sessions = new Map<number, Sessions>()
+  readonly #revocations = new Map<string, string>()
+  readonly #subscribers = new Set<(message: string) => void>()
+  #generation: string | undefined
   #sweeper: NodeJS.Timeout
 
   constructor () {
@@ -25,59 +31,19 @@ export class MemoryStore implements Store {
   }
 
   async set (key: string, value: string, ttlMs: number): Promise<void> {
-    this.#data.set(key, { value, expiresAt: ttlMs > 0 ? Date.now() + ttlMs : Infinity })
+    this.#put(key, value, ttlMs)
   }
 
   async setIfAbsent (key: string, value: string, ttlMs: number): Promise<boolean> {
     if (this.#live(key) !== undefined) return false
-    await this.set(key, value, ttlMs)
+    this.#put(key, value, ttlMs)
     return true
   }
 
   async del (key: string): Promise<boolean> {
-    const had = this.#live(key) !== undefined || this.#hashes.has(key)
+    const had = this.#live(key) !== undefined
     this.#data.delete(key)
-    this.#hashes.delete(key)
     return had
-  }
-
-  async take (key: string): Promise<string | null> {
-    // Single-threaded: the read and the delete cannot interleave with another caller.
-    const entry = this.#live(key)
-    this.#data.delete(key)
-    return entry?.value ?? null
-  }
-
-  async claim (key: string, claimedPrefix: string, marker: string, ttlMs: number): Promise<string | null> {
-    const entry = this.#live(key)
-    if (entry === undefined) return null
-    if (!entry.value.startsWith(claimedPrefix)) await this.set(key, marker + entry.value, ttlMs)
-    return entry.value
-  }
-
-  async hset (key: string, field: string, value: string): Promise<void> {
-    const map = this.#hash(key, true)!
-    map.set(field, value)
-  }
-
-  async hget (key: string, field: string): Promise<string | null> {
-    return this.#hash(key, false)?.get(field) ?? null
-  }
-
-  async hmget (key: string, fields: readonly string[]): Promise<Array<string | null>> {
-    const map = this.#hash(key, false)
-    return fields.map((f) => map?.get(f) ?? null)
-  }
-
-  async hgetall (key: string): Promise<Record<string, string>> {
-    return Object.fromEntries(this.#hash(key, false) ?? [])
-  }
-
-  async hdel (key: string, fields: readonly string[]): Promise<number> {
-    const map = this.#hash(key, false)
-    let n = 0
-    for (const f of fields) if (map?.delete(f) === true) n++
-    return n
   }
 
   async incr (key: string, ttlMs: number): Promise<number> {
@@ -87,29 +53,106 @@ export class MemoryStore implements Store {
     return next
   }
 
-  async publish (channel: string, message: string): Promise<void> {
-    for (const fn of this.#subscribers.get(channel) ?? []) queueMicrotask(() => fn(message))
+  async createSession (uid: number, sid: string, info: string, refreshHash: string, ttlMs: number): Promise<void> {
+    const sessions = this.#userSessions(uid, Date.now(), true)!
+    sessions.byId.set(sid, info)
+    sessions.expiresAt = Date.now() + ttlMs
+    this.#put(refreshKey(uid, refreshHash), sid, ttlMs)
   }
 
-  async subscribe (channel: string, onMessage: (message: string) => void, onState?: (up: boolean) => void): Promise<Unsubscribe> {
+  async rotateRefresh (uid: number, sid: string, oldHash: string, newHash: string, info: string, ttlMs: number): Promise<Rotation> {
+    const v = this.#live(refreshKey(uid, oldHash))?.value
+    if (v === undefined) return 'invalid'
+    const sessions = this.#userSessions(uid, Date.now(), false)
+    if (v.startsWith(SPENT)) {
+      sessions?.byId.delete(v.slice(SPENT.length))
+      return 'reused'
+    }
+    if (v !== sid || sessions?.byId.has(sid) !== true) return 'invalid'
+    this.#put(refreshKey(uid, oldHash), SPENT + v, ttlMs)
+    this.#put(refreshKey(uid, newHash), v, ttlMs)
+    sessions.byId.set(sid, info)
+    sessions.expiresAt = Date.now() + ttlMs
+    return 'rotated'
+  }
+
+  async findRefresh (uid: number, refreshHash: string): Promise<string | null> {
+    const v = this.#live(refreshKey(uid, refreshHash))?.value
+    return v === undefined ? null : v.startsWith(SPENT) ? v.slice(SPENT.length) : v
+  }
+
+  async endSession (uid: number, sid: string): Promise<boolean> {
+    return this.#userSessions(uid, Date.now(), false)?.byId.delete(sid) ?? false
+  }
+
+  async endSessions (uid: number): Promise<string[]> {
+    const sids = [...this.#userSessions(uid, Date.now(), false)?.byId.keys() ?? []]
+    this.#sessions.delete(uid)
+    return sids
+  }
+
+  async sessions (uid: number, now: number): Promise<Record<string, string>> {
+    const sessions = this.#userSessions(uid, now, false)
+    if (sessions === undefined) return {}
+    prune(sessions, now)
+    return Object.fromEntries(sessions.byId)
+  }
+
+  async revoke (entries: ReadonlyArray<readonly [string, string]>): Promise<void> {
+    if (entries.length === 0) return
+    for (const [field, value] of entries) {
+      const current = Number(this.#revocations.get(field))
+      if (!(current >= Number(value))) this.#revocations.set(field, value)
+    }
+    const message = entries.map(([f, v]) => `${f}|${v}`).join('\n')
+    for (const fn of this.#subscribers) queueMicrotask(() => fn(message))
+  }
+
+  async revocations (): Promise<Record<string, string>> {
+    return Object.fromEntries(this.#revocations)
+  }
+
+  async revocationsOf (fields: readonly string[]): Promise<Array<string | null>> {
+    return fields.map((f) => this.#revocations.get(f) ?? null)
+  }
+
+  async pruneRevocations (fields: readonly string[]): Promise<void> {
+    for (const f of fields) this.#revocations.delete(f)
+  }
+
+  async subscribe (onMessage: (message: string) => void, onState?: (up: boolean) => void): Promise<Unsubscribe> {
     onState?.(true) // in-process delivery cannot be interrupted
-    let set = this.#subscribers.get(channel)
-    if (set === undefined) this.#subscribers.set(channel, set = new Set())
-    set.add(onMessage)
-    return async () => { set.delete(onMessage) }
+    this.#subscribers.add(onMessage)
+    return async () => { this.#subscribers.delete(onMessage) }
+  }
+
+  async generation (candidateId: string, now: number): Promise<{ id: string, since: number }> {
+    this.#generation ??= `${candidateId}:${now}`
+    const colon = this.#generation.lastIndexOf(':')
+    return { id: this.#generation.slice(0, colon), since: Number(this.#generation.slice(colon + 1)) }
   }
 
   async close (): Promise<void> {
     clearInterval(this.#sweeper)
     this.#data.clear()
-    this.#hashes.clear()
+    this.#sessions.clear()
+    this.#revocations.clear()
     this.#subscribers.clear()
   }
 
-  #hash (key: string, create: boolean): Map<string, string> | undefined {
-    let map = this.#hashes.get(key)
-    if (map === undefined && create) this.#hashes.set(key, map = new Map())
-    return map
+  #userSessions (uid: number, now: number, create: boolean): Sessions | undefined {
+    let s = this.#sessions.get(uid)
+    if (s !== undefined && s.expiresAt <= now) {
+      this.#sessions.delete(uid)
+      s = undefined
+    }
+    if (s === undefined && create) this.#sessions.set(uid, s = { byId: new Map(), expiresAt: now })
+    if (s !== undefined && create) prune(s, now)
+    return s
+  }
+
+  #put (key: string, value: string, ttlMs: number): void {
+    this.#data.set(key, { value, expiresAt: ttlMs > 0 ? Date.now() + ttlMs : Infinity })
   }
 
   #live (key: string): Entry | undefined {
@@ -125,5 +168,17 @@ export class MemoryStore implements Store {
   #sweep (): void {
     const now = Date.now()
     for (const [key, entry] of this.#data) if (entry.expiresAt <= now) this.#data.delete(key)
+    for (const [uid, s] of this.#sessions) if (s.expiresAt <= now) this.#sessions.delete(uid)
+  }
+}
+
+const refreshKey = (uid: number, hash: string) => `rt:${uid}:${hash}`
+
+/** Drops sessions whose expiresAt has passed, or whose record cannot be read (as the Lua prune does). */
+function prune (s: Sessions, now: number): void {
+  for (const [sid, info] of s.byId) {
+    let expiresAt: unknown
+    try { expiresAt = (JSON.parse(info) as { expiresAt?: unknown }).expiresAt } catch { /* unreadable: dropped */ }
+    if (typeof expiresAt !== 'number' || expiresAt <= now) s.byId.delete(sid)
   }
 }

@@ -1,45 +1,76 @@
-// The one shared store (docs/architecture.md §1). Every operation the token machinery needs
-// is a primitive here, so that the Redis and the in-process implementation can
-// be held to one contract (test/store/contract.ts).
+// The one shared store (docs/architecture.md §7). Every operation the token
+// machinery needs is one step here, atomic where it must be, so that the
+// Redis and the in-process implementation can be held to one contract
+// (test/store/contract.ts), and so that in a Redis Cluster each multi-key
+// step touches one slot (src/store/keys.ts).
 
 export type Unsubscribe = () => Promise<void>
 
+/** What spending a refresh token did. */
+export type Rotation =
+  /** The token was live and its session healthy: the new token now stands in its place. */
+  | 'rotated'
+  /** Unknown, expired, or its session is over. */
+  | 'invalid'
+  /** Spent before: its session has now been ended, for good. */
+  | 'reused'
+
 export interface Store {
   readonly kind: 'redis' | 'memory'
-  /** Resolves when the store answers; rejects with StoreUnavailable otherwise. */
+  /** Resolves when the store answers and takes a write; rejects with StoreUnavailable otherwise. */
   ping (): Promise<void>
+
+  /* Single keys, unrelated to each other. */
   get (key: string): Promise<string | null>
   /** ttlMs > 0: the key disappears after that many milliseconds. */
   set (key: string, value: string, ttlMs: number): Promise<void>
   /** Sets only when absent; true when this call created the key. */
   setIfAbsent (key: string, value: string, ttlMs: number): Promise<boolean>
   del (key: string): Promise<boolean>
-  /**
-   * Atomically reads and deletes a key: of any number of concurrent callers,
-   * exactly one receives the value. Refresh-token rotation rests on this.
-   */
-  take (key: string): Promise<string | null>
-  /**
-   * Atomically claims a key (refresh-token rotation): returns the value held
-   * before the call, or null when absent. When that value does not start with
-   * `claimedPrefix`, it is replaced by `marker + value` (TTL ttlMs), so of
-   * concurrent callers exactly one sees the unclaimed value.
-   */
-  claim (key: string, claimedPrefix: string, marker: string, ttlMs: number): Promise<string | null>
   /** Increments a counter, starting its TTL on creation; returns the new value. */
   incr (key: string, ttlMs: number): Promise<number>
-  /** Hash fields: small maps under one key (sessions of a user, the revocation list). */
-  hset (key: string, field: string, value: string): Promise<void>
-  hget (key: string, field: string): Promise<string | null>
-  hmget (key: string, fields: readonly string[]): Promise<Array<string | null>>
-  hgetall (key: string): Promise<Record<string, string>>
-  hdel (key: string, fields: readonly string[]): Promise<number>
-  publish (channel: string, message: string): Promise<void>
+
+  /* Sessions and refresh tokens: everything of one user in one place. */
+  /** Records a new session and its first refresh token (by hash); drops the user's expired sessions. */
+  createSession (uid: number, sid: string, info: string, refreshHash: string, ttlMs: number): Promise<void>
   /**
-   * Messages published on the channel. `onState(false)` when delivery may
-   * have been interrupted (connection lost), `onState(true)` once it is
-   * resubscribed: messages in between may be lost, so callers resynchronise.
+   * Spends a refresh token and puts the next in its place, in one atomic
+   * step: of any number of concurrent callers with the same token exactly one
+   * gets 'rotated' while the session is healthy; a token spent before ends its
+   * session for good ('reused'), and no token of an ended session rotates again.
    */
-  subscribe (channel: string, onMessage: (message: string) => void, onState?: (up: boolean) => void): Promise<Unsubscribe>
+  rotateRefresh (uid: number, sid: string, oldHash: string, newHash: string, info: string, ttlMs: number): Promise<Rotation>
+  /** The session a refresh token belongs to (spent or not), or null. */
+  findRefresh (uid: number, refreshHash: string): Promise<string | null>
+  /** Ends one session; true when it existed. */
+  endSession (uid: number, sid: string): Promise<boolean>
+  /** Ends every session of a user; returns their ids. */
+  endSessions (uid: number): Promise<string[]>
+  /** The user's live sessions (sid → info); expired ones are dropped on the way. */
+  sessions (uid: number, now: number): Promise<Record<string, string>>
+
+  /* Revocations: one list, broadcast on change. */
+  /**
+   * Adds entries (field → value) to the revocation list and announces them to
+   * every subscriber, in one atomic step: stored and broadcast, or neither.
+   * Resolves once the write is where a failover keeps it (replicas acknowledged).
+   */
+  revoke (entries: ReadonlyArray<readonly [string, string]>): Promise<void>
+  /** The whole revocation list. */
+  revocations (): Promise<Record<string, string>>
+  /** Some fields of it (while a replica cannot trust its own copy). */
+  revocationsOf (fields: readonly string[]): Promise<Array<string | null>>
+  /** Drops entries that have lapsed. */
+  pruneRevocations (fields: readonly string[]): Promise<void>
+  /** Revocation announcements, as `field|value` lines. `onState(false)` when delivery may have been interrupted, `onState(true)` once resubscribed. */
+  subscribe (onMessage: (message: string) => void, onState?: (up: boolean) => void): Promise<Unsubscribe>
+
+  /**
+   * The store's generation: created once (id and the time it began) and kept
+   * as long as the store keeps its data. A store that comes back without it
+   * has lost what it held.
+   */
+  generation (candidateId: string, now: number): Promise<{ id: string, since: number }>
+
   close (): Promise<void>
 }

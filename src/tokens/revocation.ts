@@ -1,24 +1,44 @@
+import { randomBytes } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Store } from '../store/index.js'
 
-// Revocation that reaches every replica (docs/architecture.md §6). The list lives in one
-// Redis hash (field `<kind>:<id>` → until, ms since the epoch); every change
-// is published, and each replica keeps a local view so that checking a token
-// costs no Redis round trip. While its subscription is down (messages may
-// have been missed) a replica asks Redis instead, and a Redis that cannot
-// answer makes the check fail (closed) rather than pass.
+// Revocation that reaches every replica (docs/architecture.md §6). The list
+// lives in the store (field `<kind>:<id>` → until, ms since the epoch); every
+// change is stored and broadcast in one step, and each replica keeps a local
+// view so that checking a token costs no round trip. The view is reloaded
+// whenever the feed comes back (a reconnect, a failover), and every 30 s as a
+// safety net. While the feed is down a replica asks the store instead, and a
+// store that cannot answer makes the check fail (closed), never pass.
+//
+// The store's generation guards against a store that comes back empty: every
+// replica then refuses every token issued before the new generation began
+// (a global not-before), because the revocations it held may be gone.
 
-const LIST = 'revocations'
-const CHANNEL = 'revocations'
 const RESYNC_INTERVAL_MS = 30_000
 
 export type RevocationKind = 'jti' | 'sid'
+
+export interface RevocationStats {
+  /** Entries in the local view. */
+  size: number
+  /** Whether the view is complete (subscribed and loaded). */
+  synced: boolean
+  /** Times this replica found the store without its state. */
+  stateLosses: number
+}
+
+/** The claims of a token that revocation looks at. */
+export interface Revocable { jti: string, sid: string, iat: number }
 
 export class Revocations {
   readonly #store: Store
   readonly #log: FastifyBaseLogger
   readonly #view = new Map<string, number>()
   #synced = false
+  #generation: string | undefined
+  /** Tokens issued before this second are refused (state loss). */
+  #notBefore = 0
+  #stateLosses = 0
   #unsubscribe: (() => Promise<void>) | undefined
   #timer: NodeJS.Timeout | undefined
   #resyncing: Promise<void> | undefined
@@ -31,16 +51,17 @@ export class Revocations {
   /** Whether the local view is complete (subscribed and loaded). */
   get synced (): boolean { return this.#synced }
 
+  get stats (): RevocationStats {
+    return { size: this.#view.size, synced: this.#synced, stateLosses: this.#stateLosses }
+  }
+
   async start (): Promise<void> {
-    this.#unsubscribe = await this.#store.subscribe(CHANNEL, (m) => this.#apply(m), (up) => {
+    this.#unsubscribe = await this.#store.subscribe((m) => this.#apply(m), (up) => {
       if (!up) {
-        if (this.#synced) this.#log.warn('revocation feed lost: checking tokens against Redis until it is back')
+        if (this.#synced) this.#log.warn('revocation feed lost: checking tokens against the store until it is back')
         this.#synced = false
       } else void this.resync()
     })
-    // The timer reloads the list now and then even while synced: it catches a
-    // missed 'up', and a revocation whose write reached Redis but whose
-    // publish did not (the revoker then got a 503, but the entry stands).
     this.#timer = setInterval(() => {
       this.#prune()
       void this.resync()
@@ -54,19 +75,20 @@ export class Revocations {
     await this.#unsubscribe?.()
   }
 
-  /** Reloads the whole list from Redis; the view is trusted again afterwards. */
+  /** Reloads the whole list; the view is trusted again afterwards. */
   async resync (): Promise<void> {
     this.#resyncing ??= (async () => {
       try {
-        const all = await this.#store.hgetall(LIST)
+        await this.#checkGeneration()
+        const all = await this.#store.revocations()
         const now = Date.now()
-        const expired: string[] = []
+        const lapsed: string[] = []
         for (const [field, until] of Object.entries(all)) {
           const u = Number(until)
-          if (u <= now) expired.push(field)
+          if (!(u > now)) lapsed.push(field)
           else this.#remember(field, u)
         }
-        await this.#store.hdel(LIST, expired)
+        await this.#store.pruneRevocations(lapsed)
         if (!this.#synced) this.#log.info(`revocation list loaded (${this.#view.size} entries)`)
         this.#synced = true
       } catch (err) {
@@ -78,24 +100,39 @@ export class Revocations {
     await this.#resyncing
   }
 
-  async revoke (kind: RevocationKind, id: string, untilMs: number): Promise<void> {
-    const field = `${kind}:${id}`
-    await this.#store.hset(LIST, field, String(untilMs))
-    this.#remember(field, untilMs)
-    await this.#store.publish(CHANNEL, `${field}|${untilMs}`)
+  /** Stores and broadcasts revocations; resolves once they are acknowledged (stored where a failover keeps them). */
+  async revoke (entries: ReadonlyArray<readonly [RevocationKind, string, number]>): Promise<void> {
+    if (entries.length === 0) return
+    const fields = entries.map(([kind, id, until]) => [`${kind}:${id}`, String(until)] as const)
+    // Known here at once, even if the store then fails: this replica never serves a token it was asked to revoke.
+    for (const [field, until] of fields) this.#remember(field, Number(until))
+    await this.#store.revoke(fields)
   }
 
   /**
-   * True when the token (its jti) or its session (sid) is revoked. Answers
-   * from the local view while synced (no await); otherwise from Redis, and
-   * rejects with GW_ERR_STORE_UNAVAILABLE when Redis cannot answer.
+   * True when the token, its session, or everything issued before the
+   * store's current generation is revoked. From the local view while synced
+   * (no await); otherwise from the store, and rejects with
+   * GW_ERR_STORE_UNAVAILABLE when the store cannot answer.
    */
-  isRevoked (jti: string, sid: string): boolean | Promise<boolean> {
-    if (this.#synced) return this.#live(`jti:${jti}`) || this.#live(`sid:${sid}`)
-    return this.#store.hmget(LIST, [`jti:${jti}`, `sid:${sid}`]).then((values) => {
+  isRevoked (token: Revocable): boolean | Promise<boolean> {
+    if (this.#synced) return token.iat < this.#notBefore || this.#live(`jti:${token.jti}`) || this.#live(`sid:${token.sid}`)
+    return Promise.all([this.#store.revocationsOf([`jti:${token.jti}`, `sid:${token.sid}`]), this.#checkGeneration()]).then(([values]) => {
       const now = Date.now()
-      return values.some((v) => v !== null && Number(v) > now)
+      return token.iat < this.#notBefore || values.some((v) => v !== null && Number(v) > now)
     })
+  }
+
+  /** Reads (or, in an empty store, creates) the store's generation; a new one means its state is gone. */
+  async #checkGeneration (): Promise<void> {
+    const g = await this.#store.generation(randomBytes(12).toString('base64url'), Date.now())
+    const since = Math.floor(g.since / 1000)
+    if (this.#generation !== undefined && g.id !== this.#generation) {
+      this.#stateLosses++
+      this.#log.error(`the store came back without the gateway's state (a new generation began at ${new Date(g.since).toISOString()}): revocations may be lost, so every token issued before then is refused; users must log in again. Run Redis with persistence (README, "Redis").`)
+    }
+    this.#generation = g.id
+    if (since > this.#notBefore) this.#notBefore = since
   }
 
   #live (field: string): boolean {
@@ -104,9 +141,11 @@ export class Revocations {
   }
 
   #apply (message: string): void {
-    const bar = message.lastIndexOf('|')
-    const until = Number(message.slice(bar + 1))
-    if (bar > 0 && Number.isFinite(until)) this.#remember(message.slice(0, bar), until)
+    for (const line of message.split('\n')) {
+      const bar = line.lastIndexOf('|')
+      const until = Number(line.slice(bar + 1))
+      if (bar > 0 && Number.isFinite(until)) this.#remember(line.slice(0, bar), until)
+    }
   }
 
   #remember (field: string, until: number): void {

@@ -5,10 +5,12 @@ import { RefreshTokenInvalid, RefreshTokenReused } from '../errors.js'
 import type { Store } from '../store/index.js'
 import type { Revocations } from './revocation.js'
 
-// Sessions and their refresh tokens (docs/architecture.md §6). One login makes one session
-// (a refresh-token family, `sid`); every refresh rotates the token within it.
-// Refresh tokens are `<sid>.<256 random bits>` and stored only as SHA-256
-// hashes. A token presented a second time ends its whole session, and the
+// Sessions and their refresh tokens (docs/architecture.md §6). One login makes
+// one session (a refresh-token family, `sid`); every refresh rotates the
+// token within it, in one atomic step in the store. Refresh tokens are
+// `<uid>.<sid>.<256 random bits>`, stored only as SHA-256 hashes; the user id
+// in front keeps everything of one user in one place (one Cluster slot). A
+// token presented a second time ends its whole session, for good, and the
 // access tokens of that session with it (RFC 9700 §4.14.2).
 
 export const SessionInfo = Type.Object({
@@ -22,11 +24,7 @@ export const SessionInfo = Type.Object({
 })
 export type SessionInfo = Static<typeof SessionInfo>
 
-const RefreshRecord = Type.Object({ sid: Type.String(), uid: Type.Integer() })
-type RefreshRecord = Static<typeof RefreshRecord>
-
-const REFRESH_TOKEN = /^([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}$/
-const USED = 'used:'
+const REFRESH_TOKEN = /^([1-9][0-9]{0,18})\.([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}$/
 
 export interface ClientInfo { userAgent: string, ip: string }
 
@@ -37,8 +35,7 @@ export interface SessionSettings {
   clockToleranceSeconds: number
 }
 
-const refreshKey = (token: string) => 'rt:' + createHash('sha256').update(token).digest('base64url')
-const sessionsKey = (uid: number) => `sessions:${uid}`
+const hash = (token: string) => createHash('sha256').update(token).digest('base64url')
 
 export class Sessions {
   readonly #store: Store
@@ -57,73 +54,68 @@ export class Sessions {
   async create (uid: number, client: ClientInfo): Promise<{ sid: string, refreshToken: string }> {
     const sid = randomBytes(16).toString('base64url')
     const now = Date.now()
-    const info: SessionInfo = { sid, userId: uid, createdAt: now, lastUsedAt: now, expiresAt: now + this.#settings.refreshTtlSeconds * 1000, ...trim(client) }
-    await this.#store.hset(sessionsKey(uid), sid, JSON.stringify(info))
-    return { sid, refreshToken: await this.#newRefreshToken({ sid, uid }) }
+    const info: SessionInfo = { sid, userId: uid, createdAt: now, lastUsedAt: now, expiresAt: now + this.#ttlMs(), ...trim(client) }
+    const refreshToken = newToken(uid, sid)
+    await this.#store.createSession(uid, sid, JSON.stringify(info), hash(refreshToken), this.#ttlMs())
+    return { sid, refreshToken }
   }
 
   /**
-   * Spends a refresh token. Of concurrent callers exactly one succeeds (an
-   * atomic claim in the store); a token already spent ends its session.
+   * Spends a refresh token. Of concurrent callers exactly one succeeds; a
+   * token already spent ends its session, whose access tokens are then
+   * revoked (a 503 here leaves the session ended, and a retry completes it).
    */
   async rotate (token: string, client: ClientInfo): Promise<{ sid: string, uid: number, refreshToken: string }> {
-    if (!REFRESH_TOKEN.test(token)) throw new RefreshTokenInvalid()
-    const prev = await this.#store.claim(refreshKey(token), USED, USED, this.#settings.refreshTtlSeconds * 1000)
-    if (prev === null) throw new RefreshTokenInvalid()
-    if (prev.startsWith(USED)) {
-      const spent = parseRecord(prev.slice(USED.length))
-      if (spent !== undefined) await this.revoke(spent.uid, spent.sid)
-      throw new RefreshTokenReused()
-    }
-    const record = parseRecord(prev)
-    if (record === undefined) throw new RefreshTokenInvalid()
-    const raw = await this.#store.hget(sessionsKey(record.uid), record.sid)
-    const info = raw === null ? undefined : parseInfo(raw)
-    if (info === undefined) throw new RefreshTokenInvalid() // the session was revoked
+    const m = REFRESH_TOKEN.exec(token)
+    if (m === null) throw new RefreshTokenInvalid()
+    const uid = Number(m[1])
+    const sid = m[2]!
     const now = Date.now()
-    await this.#store.hset(sessionsKey(record.uid), record.sid, JSON.stringify({ ...info, ...trim(client), lastUsedAt: now, expiresAt: now + this.#settings.refreshTtlSeconds * 1000 }))
-    return { ...record, refreshToken: await this.#newRefreshToken(record) }
+    const current = parseInfo((await this.#store.sessions(uid, now))[sid])
+    const info = current === undefined ? '' : JSON.stringify({ ...current, ...trim(client), lastUsedAt: now, expiresAt: now + this.#ttlMs() })
+    const next = newToken(uid, sid)
+    switch (await this.#store.rotateRefresh(uid, sid, hash(token), hash(next), info, this.#ttlMs())) {
+      case 'rotated': return { uid, sid, refreshToken: next }
+      case 'invalid': throw new RefreshTokenInvalid()
+      case 'reused':
+        await this.#revocations.revoke([['sid', sid, this.#accessTokensDeadAt()]])
+        throw new RefreshTokenReused()
+    }
   }
 
   /** The session a refresh token belongs to, without spending it (for revocation). */
   async lookup (token: string): Promise<{ sid: string, uid: number } | undefined> {
-    if (!REFRESH_TOKEN.test(token)) return undefined
-    const raw = await this.#store.get(refreshKey(token))
-    return raw === null ? undefined : parseRecord(raw.startsWith(USED) ? raw.slice(USED.length) : raw)
+    const m = REFRESH_TOKEN.exec(token)
+    if (m === null) return undefined
+    const uid = Number(m[1])
+    const sid = await this.#store.findRefresh(uid, hash(token))
+    return sid === null ? undefined : { sid, uid }
   }
 
-  /** Ends a session: its refresh token stops working and its access tokens are refused. */
+  /**
+   * Ends a session: first its refresh token (so it can never be brought back
+   * to life), then its access tokens, everywhere. Safe to repeat.
+   */
   async revoke (uid: number, sid: string): Promise<void> {
-    await this.#revocations.revoke('sid', sid, this.#accessTokensDeadAt())
-    await this.#store.hdel(sessionsKey(uid), [sid])
+    await this.#store.endSession(uid, sid)
+    await this.#revocations.revoke([['sid', sid, this.#accessTokensDeadAt()]])
   }
 
   /** Ends every session of a user ("log out everywhere"). */
   async revokeUser (uid: number): Promise<number> {
-    const sids = Object.keys(await this.#store.hgetall(sessionsKey(uid)))
-    for (const sid of sids) await this.#revocations.revoke('sid', sid, this.#accessTokensDeadAt())
-    await this.#store.del(sessionsKey(uid))
+    const sids = await this.#store.endSessions(uid)
+    const until = this.#accessTokensDeadAt()
+    await this.#revocations.revoke(sids.map((sid) => ['sid', sid, until] as const))
     return sids.length
   }
 
   async list (uid: number): Promise<SessionInfo[]> {
-    const all = await this.#store.hgetall(sessionsKey(uid))
-    const now = Date.now()
-    const live: SessionInfo[] = []
-    const expired: string[] = []
-    for (const [sid, raw] of Object.entries(all)) {
-      const info = parseInfo(raw)
-      if (info === undefined || info.expiresAt <= now) expired.push(sid)
-      else live.push(info)
-    }
-    await this.#store.hdel(sessionsKey(uid), expired)
-    return live.sort((a, b) => b.lastUsedAt - a.lastUsedAt)
+    const all = await this.#store.sessions(uid, Date.now())
+    return Object.values(all).flatMap((raw) => parseInfo(raw) ?? []).sort((a, b) => b.lastUsedAt - a.lastUsedAt)
   }
 
-  async #newRefreshToken (record: RefreshRecord): Promise<string> {
-    const token = `${record.sid}.${randomBytes(32).toString('base64url')}`
-    await this.#store.set(refreshKey(token), JSON.stringify(record), this.#settings.refreshTtlSeconds * 1000)
-    return token
+  #ttlMs (): number {
+    return this.#settings.refreshTtlSeconds * 1000
   }
 
   #accessTokensDeadAt (): number {
@@ -131,7 +123,10 @@ export class Sessions {
   }
 }
 
-function parse<T extends TSchema> (schema: T, raw: string): Static<T> | undefined {
+const newToken = (uid: number, sid: string) => `${uid}.${sid}.${randomBytes(32).toString('base64url')}`
+
+function parse<T extends TSchema> (schema: T, raw: string | undefined): Static<T> | undefined {
+  if (raw === undefined) return undefined
   try {
     const v: unknown = JSON.parse(raw)
     return Value.Check(schema, v) ? v : undefined
@@ -140,8 +135,7 @@ function parse<T extends TSchema> (schema: T, raw: string): Static<T> | undefine
   }
 }
 
-const parseRecord = (raw: string) => parse(RefreshRecord, raw)
-const parseInfo = (raw: string) => parse(SessionInfo, raw)
+const parseInfo = (raw: string | undefined) => parse(SessionInfo, raw)
 
 function trim (client: ClientInfo): ClientInfo {
   return { userAgent: client.userAgent.slice(0, 256), ip: client.ip.slice(0, 64) }

@@ -1,7 +1,6 @@
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
-import { RedisStore } from '../../src/store/redis.js'
-import { buildTestApp, startRedis, startUpstream } from '../helper.js'
+import { buildTestApp, redisStore, startRedis, startUpstream } from '../helper.js'
 
 t.test('healthz and readyz with WordPress, the bridge and Redis all up', async (t) => {
   const app = await buildTestApp(t)
@@ -14,7 +13,7 @@ t.test('healthz and readyz with WordPress, the bridge and Redis all up', async (
 t.test('readyz is 503 when Redis is gone or WordPress lacks the bridge, and says why', async (t) => {
   const upstream = await startUpstream(t, { status: 404 })
   const redis = await startRedis(t)
-  const store = new RedisStore({ url: redis.url, commandTimeoutMs: 200 })
+  const store = redisStore(redis.url, { commandTimeoutMs: 200 })
   await store.connect()
   t.teardown(() => store.close())
   const app = await buildTestApp(t, {}, { store, env: { WORDPRESS_URL: upstream.url } })
@@ -28,7 +27,7 @@ t.test('readyz is 503 when Redis is gone or WordPress lacks the bridge, and says
 
 t.test('readyz is 503 while the store takes no writes', async (t) => {
   const redis = await startRedis(t)
-  const store = new RedisStore({ url: redis.url, commandTimeoutMs: 500 })
+  const store = redisStore(redis.url, { commandTimeoutMs: 500 })
   await store.connect()
   t.teardown(() => store.close())
   const app = await buildTestApp(t, {}, { store })

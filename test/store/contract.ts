@@ -2,18 +2,19 @@ import type { Test } from 'tap'
 import type { Store } from '../../src/store/index.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const info = (sid: string, expiresAt: number) => JSON.stringify({ sid, userId: 7, createdAt: 1, lastUsedAt: 1, expiresAt, userAgent: '', ip: '' })
 
 /**
- * One contract for every store implementation (oauth2-proxy pkg/sessions/tests):
- * what the token machinery relies on, held to both the in-process and the
- * Redis store.
+ * One contract for every store implementation and topology (oauth2-proxy
+ * pkg/sessions/tests): what the token machinery relies on, held to the
+ * in-process store and to Redis standalone, Sentinel and Cluster.
  */
 export function storeContract (t: Test, make: () => Promise<Store>): void {
   let store: Store
   t.beforeEach(async () => { store = await make() })
   t.afterEach(async () => { await store.close() })
 
-  t.test('ping answers', async (t) => {
+  t.test('ping answers (and writes)', async (t) => {
     await t.resolves(store.ping())
   })
 
@@ -43,41 +44,6 @@ export function storeContract (t: Test, make: () => Promise<Store>): void {
     t.equal(await store.get('k'), '1')
   })
 
-  t.test('take: exactly one of many concurrent callers gets the value', async (t) => {
-    await store.set('refresh', 'family-1', 10_000)
-    const results = await Promise.all(Array.from({ length: 20 }, () => store.take('refresh')))
-    t.same(results.filter((r) => r !== null), ['family-1'])
-    t.equal(await store.get('refresh'), null, 'the key is gone')
-    t.equal(await store.take('missing'), null)
-  })
-
-  t.test('claim: exactly one concurrent caller sees the unclaimed value', async (t) => {
-    t.equal(await store.claim('rt', 'used:', 'used:1:', 10_000), null, 'absent keys stay absent')
-    t.equal(await store.get('rt'), null, 'and are not created')
-    await store.set('rt', '{"sid":"s1"}', 10_000)
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.claim('rt', 'used:', `used:${i}:`, 10_000)))
-    const fresh = results.filter((r) => r === '{"sid":"s1"}')
-    t.equal(fresh.length, 1, 'one winner')
-    const winner = results.indexOf('{"sid":"s1"}')
-    t.ok(results.every((r, i) => i === winner || r === `used:${winner}:{"sid":"s1"}`), 'the others see the winner\'s mark and the original value')
-    t.equal(await store.get('rt'), `used:${winner}:{"sid":"s1"}`)
-  })
-
-  t.test('hash fields', async (t) => {
-    t.same(await store.hgetall('h'), {})
-    await store.hset('h', 'a', '1')
-    await store.hset('h', 'b', '2')
-    await store.hset('h', 'a', '3')
-    t.equal(await store.hget('h', 'a'), '3')
-    t.equal(await store.hget('h', 'zz'), null)
-    t.same(await store.hmget('h', ['b', 'zz', 'a']), ['2', null, '3'])
-    t.same(await store.hgetall('h'), { a: '3', b: '2' })
-    t.equal(await store.hdel('h', ['a', 'zz']), 1)
-    t.same(await store.hgetall('h'), { b: '2' })
-    t.equal(await store.del('h'), true)
-    t.same(await store.hgetall('h'), {})
-  })
-
   t.test('incr counts and keeps the first TTL', async (t) => {
     t.equal(await store.incr('n', 80), 1)
     t.equal(await store.incr('n', 80), 2)
@@ -86,18 +52,84 @@ export function storeContract (t: Test, make: () => Promise<Store>): void {
     t.equal(await store.incr('n', 80), 1, 'the counter restarts after its TTL')
   })
 
-  t.test('publish reaches subscribers until they unsubscribe', async (t) => {
+  t.test('a session and its refresh token', async (t) => {
+    const now = Date.now()
+    await store.createSession(7, 'sid-a', info('sid-a', now + 60_000), 'hash-1', 60_000)
+    t.same(Object.keys(await store.sessions(7, now)), ['sid-a'])
+    t.equal(await store.findRefresh(7, 'hash-1'), 'sid-a')
+    t.equal(await store.findRefresh(7, 'nope'), null)
+    t.equal(await store.findRefresh(8, 'hash-1'), null, 'tokens belong to their user')
+    t.same(await store.sessions(8, now), {})
+  })
+
+  t.test('rotation: of many concurrent callers exactly one wins', async (t) => {
+    const now = Date.now()
+    await store.createSession(7, 'sid-r', info('sid-r', now + 60_000), 'h0', 60_000)
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.rotateRefresh(7, 'sid-r', 'h0', `h1-${i}`, info('sid-r', now + 60_000), 60_000)))
+    t.equal(results.filter((r) => r === 'rotated').length, 1, 'one winner')
+    t.equal(results.filter((r) => r === 'reused').length, 49, 'every other caller presented a spent token')
+    t.same(await store.sessions(7, now), {}, 'and the reuse ended the session')
+    const winner = results.indexOf('rotated')
+    t.equal(await store.rotateRefresh(7, 'sid-r', `h1-${winner}`, 'h2', info('sid-r', now + 60_000), 60_000), 'invalid', 'the winner\'s new token is dead too, for good')
+    t.equal(await store.findRefresh(7, 'h0'), 'sid-r', 'a spent token still names its session')
+  })
+
+  t.test('rotation of a healthy session, then reuse of the old token', async (t) => {
+    const now = Date.now()
+    await store.createSession(7, 'sid-h', info('sid-h', now + 60_000), 'a0', 60_000)
+    t.equal(await store.rotateRefresh(7, 'sid-h', 'a0', 'a1', info('sid-h', now + 90_000), 60_000), 'rotated')
+    t.equal(JSON.parse((await store.sessions(7, now))['sid-h']!).expiresAt, now + 90_000, 'the session\'s record is updated')
+    t.equal(await store.rotateRefresh(7, 'sid-h', 'a1', 'a2', info('sid-h', now + 90_000), 60_000), 'rotated', 'the new token rotates in turn')
+    t.equal(await store.rotateRefresh(7, 'sid-h', 'a0', 'x', info('sid-h', now + 90_000), 60_000), 'reused')
+    t.equal(await store.rotateRefresh(7, 'sid-h', 'a2', 'a3', info('sid-h', now + 90_000), 60_000), 'invalid')
+    t.equal(await store.rotateRefresh(7, 'sid-h', 'unknown', 'z', info('sid-h', now + 90_000), 60_000), 'invalid')
+    t.equal(await store.rotateRefresh(7, 'other-sid', 'a3', 'z', info('other-sid', now + 90_000), 60_000), 'invalid', 'a token rotates only within its own session')
+  })
+
+  t.test('ending sessions', async (t) => {
+    const now = Date.now()
+    await store.createSession(9, 's1', info('s1', now + 60_000), 'b1', 60_000)
+    await store.createSession(9, 's2', info('s2', now + 60_000), 'b2', 60_000)
+    await store.createSession(9, 's3', info('s3', now + 60_000), 'b3', 60_000)
+    t.equal(await store.endSession(9, 's1'), true)
+    t.equal(await store.endSession(9, 's1'), false, 'once')
+    t.equal(await store.rotateRefresh(9, 's1', 'b1', 'b1x', info('s1', now + 60_000), 60_000), 'invalid', 'its refresh token is dead')
+    t.same((await store.endSessions(9)).sort(), ['s2', 's3'])
+    t.same(await store.sessions(9, now), {})
+    t.equal(await store.rotateRefresh(9, 's2', 'b2', 'b2x', info('s2', now + 60_000), 60_000), 'invalid')
+    t.same(await store.endSessions(9), [], 'nothing left')
+  })
+
+  t.test('expired sessions are dropped', async (t) => {
+    const now = Date.now()
+    await store.createSession(11, 'old', info('old', now - 1), 'c1', 60_000)
+    await store.createSession(11, 'new', info('new', now + 60_000), 'c2', 60_000)
+    t.same(Object.keys(await store.sessions(11, now)), ['new'], 'the lapsed one is gone on the way')
+  })
+
+  t.test('revocations: stored and broadcast together, never shortened', async (t) => {
     const got: string[] = []
     const states: boolean[] = []
-    const unsubscribe = await store.subscribe('revocations', (m) => got.push(m), (up) => states.push(up))
+    const unsubscribe = await store.subscribe((m) => got.push(m), (up) => states.push(up))
     t.same(states, [true], 'the subscription reports itself up')
-    await store.publish('revocations', 'jti-1')
-    await store.publish('other', 'nope')
-    for (let i = 0; i < 50 && got.length < 1; i++) await sleep(10)
-    t.same(got, ['jti-1'])
+    await store.revoke([['jti:a', '2000000000000'], ['sid:b', '2000000000001']])
+    for (let i = 0; i < 100 && got.length < 1; i++) await sleep(10)
+    t.same(got, ['jti:a|2000000000000\nsid:b|2000000000001'], 'one message for one revocation')
+    t.same(await store.revocations(), { 'jti:a': '2000000000000', 'sid:b': '2000000000001' })
+    t.same(await store.revocationsOf(['sid:b', 'zz']), ['2000000000001', null])
+    await store.revoke([['jti:a', '1000']])
+    t.equal((await store.revocations())['jti:a'], '2000000000000', 'a later, shorter entry does not shorten it')
+    await store.pruneRevocations(['jti:a'])
+    t.same(await store.revocations(), { 'sid:b': '2000000000001' })
     await unsubscribe()
-    await store.publish('revocations', 'jti-2')
+    await store.revoke([['jti:c', '2000000000002']])
     await sleep(50)
-    t.same(got, ['jti-1'], 'nothing after unsubscribe')
+    t.equal(got.length, 2, 'nothing after unsubscribe')
+  })
+
+  t.test('the generation is made once and then kept', async (t) => {
+    const first = await store.generation('gen-1', 1_700_000_000_000)
+    t.same(first, { id: 'gen-1', since: 1_700_000_000_000 })
+    t.same(await store.generation('gen-2', 1_800_000_000_000), first, 'a second candidate is not taken')
   })
 }

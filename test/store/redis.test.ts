@@ -1,6 +1,5 @@
 import t from 'tap'
-import { RedisStore } from '../../src/store/redis.js'
-import { testRedisStore } from '../helper.js'
+import { redisStore, testRedisStore } from '../helper.js'
 import { storeContract } from './contract.js'
 
 t.test('contract against a real Redis', async (t) => {
@@ -9,7 +8,7 @@ t.test('contract against a real Redis', async (t) => {
 
 t.test('an unreachable Redis fails fast with GW_ERR_STORE_UNAVAILABLE', async (t) => {
   // Port 1 on loopback: nothing listens there, so the connection is refused.
-  const store = new RedisStore({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 200 })
+  const store = redisStore('redis://127.0.0.1:1', { commandTimeoutMs: 200 })
   t.teardown(() => store.close())
   const started = Date.now()
   await t.rejects(store.connect(), { code: 'GW_ERR_STORE_UNAVAILABLE' })

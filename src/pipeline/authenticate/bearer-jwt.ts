@@ -20,7 +20,7 @@ export class BearerJwtAuthenticator implements Authenticator {
     if (credentials.scheme !== 'bearer') return null
     const claims = this.#tokens.verify(credentials.value)
     // From the local view while it is synced: no Redis round trip (docs/architecture.md §6).
-    const revoked = this.#revocations.isRevoked(claims.jti, claims.sid)
+    const revoked = this.#revocations.isRevoked(claims)
     if (revoked === true) throw new TokenRevoked()
     if (revoked !== false) {
       return revoked.then((r) => {

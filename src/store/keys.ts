@@ -1,0 +1,18 @@
+// The key layout (docs/architecture.md §7). Everything one atomic step
+// touches shares a hash tag, so that in a Redis Cluster it lives in one slot
+// and one Lua script may touch it: `{u:<uid>}` for a user's sessions and
+// refresh tokens, `{rev}` for the revocation list and the generation marker.
+
+export const CHANNEL = 'revocations'
+
+export const keys = {
+  sessions: (uid: number) => `{u:${uid}}:sessions`,
+  refresh: (uid: number, hash: string) => `{u:${uid}}:rt:${hash}`,
+  revocations: '{rev}:list',
+  generation: '{rev}:generation',
+  /** Readiness writes here: where revocations go, the write that must never fail silently. */
+  readiness: '{rev}:ready'
+} as const
+
+/** A spent refresh token's record starts with this, so that its reuse is recognised. */
+export const SPENT = 'used:'
