@@ -15,7 +15,7 @@ const post = {
   _embedded: {
     author: [author(1)],
     replies: [[{ id: 7, _links: { self: [{ href: 'http://site.example/?rest_route=/wp/v2/comments/7' }] } }]],
-    'wp:term': [[{ id: 3, _links: { self: [{ href: 'http://site.example/wp-json/wp/v2/tags/3' } ] } }]],
+    'wp:term': [[{ id: 3, _links: { self: [{ href: 'http://site.example/wp-json/wp/v2/tags/3' }] } }]],
     up: [{ code: 'gateway_subrequest_forbidden', message: 'no', data: { status: 403 } }],
     odd: [{ id: 9, name: 'no self link' }]
   }
