@@ -56,7 +56,7 @@ async function services (app: FastifyInstance, { config, store }: ServicesOption
     refreshTtlSeconds: config.tokens.refreshTokenTtlSeconds,
     accessTtlSeconds: config.tokens.accessTokenTtlSeconds,
     clockToleranceSeconds: config.tokens.clockToleranceSeconds
-  })
+  }, app.log)
 
   app.decorate('config', config)
   app.decorate('store', theStore)

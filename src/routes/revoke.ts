@@ -50,8 +50,7 @@ export async function revokeToken (app: FastifyInstance, token: string): Promise
   } catch {
     return false
   }
-  // The session first (it ends the token's family for good), then the token itself too.
-  await app.sessions.revoke(Number(claims.sub), claims.sid)
-  await app.revocations.revoke([['jti', claims.jti, claims.exp * 1000 + app.config.tokens.clockToleranceSeconds * 1000]])
+  // The token and its session, in one write.
+  await app.sessions.revoke(Number(claims.sub), claims.sid, [['jti', claims.jti, claims.exp * 1000 + app.config.tokens.clockToleranceSeconds * 1000]])
   return true
 }

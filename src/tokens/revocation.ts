@@ -123,6 +123,12 @@ export class Revocations {
     })
   }
 
+  /** True when a session was ended (its refresh token may not rotate). */
+  isSessionRevoked (sid: string): boolean | Promise<boolean> {
+    if (this.#synced) return this.#live(`sid:${sid}`)
+    return this.#store.revocationsOf([`sid:${sid}`]).then(([v]) => v !== null && v !== undefined && Number(v) > Date.now())
+  }
+
   /** Reads (or, in an empty store, creates) the store's generation; a new one means its state is gone. */
   async #checkGeneration (): Promise<void> {
     const g = await this.#store.generation(randomBytes(12).toString('base64url'), Date.now())

@@ -2,8 +2,9 @@ import { createHash, randomBytes } from 'node:crypto'
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { RefreshTokenInvalid, RefreshTokenReused } from '../errors.js'
+import type { FastifyBaseLogger } from 'fastify'
 import type { Store } from '../store/index.js'
-import type { Revocations } from './revocation.js'
+import type { RevocationKind, Revocations } from './revocation.js'
 
 // Sessions and their refresh tokens (docs/architecture.md §6). One login makes
 // one session (a refresh-token family, `sid`); every refresh rotates the
@@ -12,6 +13,13 @@ import type { Revocations } from './revocation.js'
 // in front keeps everything of one user in one place (one Cluster slot). A
 // token presented a second time ends its whole session, for good, and the
 // access tokens of that session with it (RFC 9700 §4.14.2).
+//
+// Ending a session is one write: its entry in the revocation list, which
+// lives as long as its refresh token could, so that neither its access
+// tokens nor a rotation are accepted again, on any replica. Removing the
+// session from the user's index afterwards is housekeeping: the two live in
+// different places (Cluster slots), and a revocation must either happen
+// completely or not at all.
 
 export const SessionInfo = Type.Object({
   sid: Type.String(),
@@ -41,11 +49,13 @@ export class Sessions {
   readonly #store: Store
   readonly #revocations: Revocations
   readonly #settings: SessionSettings
+  readonly #log: FastifyBaseLogger
 
-  constructor (store: Store, revocations: Revocations, settings: SessionSettings) {
+  constructor (store: Store, revocations: Revocations, settings: SessionSettings, log: FastifyBaseLogger) {
     this.#store = store
     this.#revocations = revocations
     this.#settings = settings
+    this.#log = log
   }
 
   get refreshTtlSeconds (): number { return this.#settings.refreshTtlSeconds }
@@ -70,6 +80,10 @@ export class Sessions {
     if (m === null) throw new RefreshTokenInvalid()
     const uid = Number(m[1])
     const sid = m[2]!
+    if (await this.#revocations.isSessionRevoked(sid)) {
+      await this.#housekeeping(() => this.#store.endSession(uid, sid))
+      throw new RefreshTokenInvalid()
+    }
     const now = Date.now()
     const current = parseInfo((await this.#store.sessions(uid, now))[sid])
     const info = current === undefined ? '' : JSON.stringify({ ...current, ...trim(client), lastUsedAt: now, expiresAt: now + this.#ttlMs() })
@@ -78,7 +92,7 @@ export class Sessions {
       case 'rotated': return { uid, sid, refreshToken: next }
       case 'invalid': throw new RefreshTokenInvalid()
       case 'reused':
-        await this.#revocations.revoke([['sid', sid, this.#accessTokensDeadAt()]])
+        await this.#revocations.revoke([['sid', sid, this.#sessionDeadAt()]])
         throw new RefreshTokenReused()
     }
   }
@@ -93,33 +107,52 @@ export class Sessions {
   }
 
   /**
-   * Ends a session: first its refresh token (so it can never be brought back
-   * to life), then its access tokens, everywhere. Safe to repeat.
+   * Ends a session (and revokes any single tokens named with it) in one
+   * write, everywhere: its access tokens and its refresh token are refused
+   * from then on. Safe to repeat.
    */
-  async revoke (uid: number, sid: string): Promise<void> {
-    await this.#store.endSession(uid, sid)
-    await this.#revocations.revoke([['sid', sid, this.#accessTokensDeadAt()]])
+  async revoke (uid: number, sid: string, tokens: ReadonlyArray<readonly [RevocationKind, string, number]> = []): Promise<void> {
+    await this.#revocations.revoke([['sid', sid, this.#sessionDeadAt()], ...tokens])
+    await this.#housekeeping(() => this.#store.endSession(uid, sid))
   }
 
   /** Ends every session of a user ("log out everywhere"). */
   async revokeUser (uid: number): Promise<number> {
-    const sids = await this.#store.endSessions(uid)
-    const until = this.#accessTokensDeadAt()
+    const sids = Object.keys(await this.#store.sessions(uid, Date.now()))
+    const until = this.#sessionDeadAt()
     await this.#revocations.revoke(sids.map((sid) => ['sid', sid, until] as const))
+    await this.#housekeeping(() => this.#store.endSessions(uid))
     return sids.length
   }
 
+  /** The user's live sessions (ended ones may linger in the index until housekeeping catches up: they are left out). */
   async list (uid: number): Promise<SessionInfo[]> {
     const all = await this.#store.sessions(uid, Date.now())
-    return Object.values(all).flatMap((raw) => parseInfo(raw) ?? []).sort((a, b) => b.lastUsedAt - a.lastUsedAt)
+    const live: SessionInfo[] = []
+    for (const raw of Object.values(all)) {
+      const info = parseInfo(raw)
+      if (info !== undefined && !await this.#revocations.isSessionRevoked(info.sid)) live.push(info)
+    }
+    return live.sort((a, b) => b.lastUsedAt - a.lastUsedAt)
+  }
+
+  /** Work that only tidies up after a revocation that is already complete: a failure is logged, not passed on. */
+  async #housekeeping (work: () => Promise<unknown>): Promise<void> {
+    try {
+      await work()
+    } catch (err) {
+      this.#log.warn({ err }, 'a revoked session could not be removed from its user\'s index; it stays refused')
+    }
   }
 
   #ttlMs (): number {
     return this.#settings.refreshTtlSeconds * 1000
   }
 
-  #accessTokensDeadAt (): number {
-    return Date.now() + (this.#settings.accessTtlSeconds + this.#settings.clockToleranceSeconds) * 1000
+  /** Until when an ended session's entry must live: as long as any of its tokens, refresh or access, could be presented. */
+  #sessionDeadAt (): number {
+    const { refreshTtlSeconds, accessTtlSeconds, clockToleranceSeconds } = this.#settings
+    return Date.now() + (Math.max(refreshTtlSeconds, accessTtlSeconds) + clockToleranceSeconds) * 1000
   }
 }
 

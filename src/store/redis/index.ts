@@ -59,7 +59,11 @@ export class RedisStore implements Store {
       this.#lastError = err
       opts.onError?.(err)
     })
-    this.#client.on('ready', () => { this.#lastError = undefined })
+    this.#client.on('ready', () => {
+      this.#lastError = undefined
+      // A new connection may be to a new master (a failover): count its replicas anew.
+      this.#replicas = { count: 0, at: 0 }
+    })
   }
 
   #clientOptions (): RedisOptions {
@@ -290,6 +294,9 @@ function connection (t: Topology, options: RedisOptions): Client {
         clusterRetryStrategy: (times) => Math.min(times * 50, 500),
         retryDelayOnFailover: 100,
         retryDelayOnClusterDown: 100,
+        // Without it ioredis learns of a promoted replica only from a MOVED, which
+        // a master that hangs (rather than dies) never sends.
+        slotsRefreshInterval: 1000,
         redisOptions: { ...redisOptions, ...auth(t) }
       })
     }
