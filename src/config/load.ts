@@ -116,7 +116,8 @@ function readEnv (env: NodeJS.ProcessEnv, file: FileConfig | undefined, problems
     url: env.REDIS_URL === '' ? undefined : env.REDIS_URL,
     clusterNodes: env.REDIS_CLUSTER_NODES === '' ? undefined : env.REDIS_CLUSTER_NODES,
     password: secretValue(env, 'REDIS_PASSWORD', problems),
-    sentinelPassword: secretValue(env, 'REDIS_SENTINEL_PASSWORD', problems)
+    sentinelPassword: secretValue(env, 'REDIS_SENTINEL_PASSWORD', problems),
+    ca: env.REDIS_CA_FILE === undefined || env.REDIS_CA_FILE === '' ? undefined : readPem(env.REDIS_CA_FILE, 'REDIS_CA_FILE', problems)
   }, problems)
 
   const bridgeSecret = secret(env, 'BRIDGE_SECRET', 'the secret shared with the WordPress bridge plugin', problems)

@@ -262,7 +262,7 @@ function auth (t: Topology): Pick<RedisOptions, 'username' | 'password' | 'tls'>
   return {
     ...(t.username === undefined ? {} : { username: t.username }),
     ...(t.password === undefined ? {} : { password: t.password }),
-    ...(t.tls ? { tls: {} } : {})
+    ...(t.tls ? { tls: t.ca === undefined ? {} : { ca: t.ca } } : {})
   }
 }
 
@@ -279,7 +279,7 @@ function connection (t: Topology, options: RedisOptions): Client {
         name: t.name,
         db: t.db,
         ...(t.sentinelPassword === undefined ? {} : { sentinelPassword: t.sentinelPassword }),
-        ...(t.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+        ...(t.tls ? { enableTLSForSentinelMode: true, sentinelTLS: t.ca === undefined ? {} : { ca: t.ca } } : {}),
         // Subscribe to the Sentinels' +switch-master: a promotion is followed at once, not at the next error.
         failoverDetector: true,
         sentinelRetryStrategy: (times) => Math.min(times * 50, 500)

@@ -14,6 +14,8 @@ interface Auth {
   username?: string | undefined
   password?: string | undefined
   tls: boolean
+  /** PEM certificates to trust for TLS besides the system's (REDIS_CA_FILE). */
+  ca?: string | undefined
 }
 
 export type Topology =
@@ -38,6 +40,7 @@ export interface TopologyInput {
   clusterNodes?: string | undefined
   password?: string | undefined
   sentinelPassword?: string | undefined
+  ca?: string | undefined
 }
 
 /** The topology named by the environment; problems are pushed, one readable line each. */
@@ -58,7 +61,8 @@ export function parseTopology (input: TopologyInput, problems: string[]): Topolo
   const auth = {
     username: user === undefined || user === '' ? undefined : decodeURIComponent(user),
     password: pass !== undefined && pass !== '' ? decodeURIComponent(pass) : input.password,
-    tls: scheme === 'rediss'
+    tls: scheme === 'rediss',
+    ca: input.ca
   }
   if (pass !== undefined && pass !== '' && input.password !== undefined) problems.push('REDIS_URL holds a password and REDIS_PASSWORD is set too; keep one')
   const nodes = hostList(hosts!, sentinel === undefined ? 6379 : 26379, 'REDIS_URL', problems)
@@ -91,7 +95,7 @@ function cluster (list: string, input: TopologyInput, problems: string[]): Topol
   }
   const nodes = hostList(entries.map((e) => e.replace(/^rediss?:\/\//, '').replace(/\/$/, '')).join(','), 6379, 'REDIS_CLUSTER_NODES', problems)
   if (nodes === undefined) return undefined
-  return { mode: 'cluster', nodes, password: input.password, tls: tls[0] ?? false }
+  return { mode: 'cluster', nodes, password: input.password, tls: tls[0] ?? false, ca: input.ca }
 }
 
 function hostList (list: string, defaultPort: number, name: string, problems: string[]): HostPort[] | undefined {
