@@ -126,6 +126,8 @@ export class MemoryStore implements Store {
     return async () => { this.#subscribers.delete(onMessage) }
   }
 
+  onReconnect (_listener: () => void): void {} // in-process: never lost
+
   async generation (candidateId: string, now: number): Promise<{ id: string, since: number }> {
     this.#generation ??= `${candidateId}:${now}`
     const colon = this.#generation.lastIndexOf(':')

@@ -65,6 +65,9 @@ export interface Store {
   /** Revocation announcements, as `field|value` lines. `onState(false)` when delivery may have been interrupted, `onState(true)` once resubscribed. */
   subscribe (onMessage: (message: string) => void, onState?: (up: boolean) => void): Promise<Unsubscribe>
 
+  /** Called whenever the store's main connection is back after a loss (a restart, a failover). */
+  onReconnect (listener: () => void): void
+
   /**
    * The store's generation: created once (id and the time it began) and kept
    * as long as the store keeps its data. A store that comes back without it

@@ -62,6 +62,8 @@ export class Revocations {
         this.#synced = false
       } else void this.resync()
     })
+    // Whatever connection comes back first: the store may be another one now (empty, or a new master).
+    this.#store.onReconnect(() => { void this.resync() })
     this.#timer = setInterval(() => {
       this.#prune()
       void this.resync()

@@ -29,7 +29,7 @@ t.test('a store that comes back empty: tokens issued before are refused on every
   await redis.stop()
   await redis.start()
   for (const app of [first, second]) {
-    for (let i = 0; i < 100 && (app.revocations.stats.stateLosses === 0 || !app.revocations.synced); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    for (let i = 0; i < 200 && (app.revocations.stats.stateLosses === 0 || !app.revocations.synced); i++) await new Promise((resolve) => setTimeout(resolve, 50))
   }
   t.equal(first.revocations.stats.stateLosses, 1, 'the first replica noticed')
   t.equal(second.revocations.stats.stateLosses, 1, 'and so did the second')

@@ -45,6 +45,7 @@ export class RedisStore implements Store {
   readonly #opts: RedisStoreOptions
   readonly #prefix: string
   readonly #subscribers = new Set<Subscriber>()
+  readonly #reconnectListeners = new Set<() => void>()
   #lastError: Error | undefined
   #replicas: { count: number, at: number } = { count: 0, at: 0 }
 
@@ -59,10 +60,13 @@ export class RedisStore implements Store {
       this.#lastError = err
       opts.onError?.(err)
     })
+    let connected = false
     this.#client.on('ready', () => {
       this.#lastError = undefined
       // A new connection may be to a new master (a failover): count its replicas anew.
       this.#replicas = { count: 0, at: 0 }
+      if (connected) for (const fn of this.#reconnectListeners) fn()
+      connected = true
     })
   }
 
@@ -186,6 +190,10 @@ export class RedisStore implements Store {
       this.#subscribers.delete(subscriber)
       await subscriber.stop()
     }
+  }
+
+  onReconnect (listener: () => void): void {
+    this.#reconnectListeners.add(listener)
   }
 
   async generation (candidateId: string, now: number): Promise<{ id: string, since: number }> {
