@@ -1,8 +1,18 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config/schema.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+  }
+}
 import type { Store } from './store/index.js'
-import services from './services.js'
+import storePlugin from './plugins/store.js'
+import bridgePlugin from './plugins/bridge.js'
+import tokensPlugin from './plugins/tokens.js'
+import authenticationPlugin from './plugins/authentication.js'
 import errorHandler from './error-handler.js'
+import audit from './pipeline/audit.js'
 import healthRoutes from './routes/health.js'
 import wellKnownRoutes from './routes/well-known.js'
 import tokenRoutes from './routes/token.js'
@@ -11,7 +21,6 @@ import eventRoutes from './routes/events.js'
 import adminRoutes from './routes/admin.js'
 import forward from './pipeline/forward.js'
 import { createGate } from './pipeline/gate.js'
-import { WordPressCookieAuthenticator } from './pipeline/authenticate/wp-cookie.js'
 import cors from './cors.js'
 import { clientErrorHandler } from './client-errors.js'
 import { restErrorBody } from './errors.js'
@@ -47,9 +56,15 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
     logController: new LogController({ disableRequestLogging: true })
   })
   app.decorateRequest('gateway', null)
+  app.decorate('config', config)
 
-  await app.register(services, { config, store: opts.store })
+  // The long-lived parts, each a plugin that names what it needs.
+  await app.register(storePlugin, { store: opts.store })
+  await app.register(bridgePlugin)
+  await app.register(tokensPlugin)
+  await app.register(authenticationPlugin)
   await app.register(errorHandler)
+  await app.register(audit)
   // Before any route: preflights are answered here, without credentials.
   await app.register(cors, config.cors)
 
@@ -72,7 +87,6 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
     gate: createGate({
       policy: app.policy,
       auth: app.authentication,
-      cookies: config.site.cookieAuth ? new WordPressCookieAuthenticator(app.bridge) : null,
       site: config.site,
       bodyLimit: config.server.bodyLimit,
       resolve: { maxVars: config.upstream.maxInputVars }

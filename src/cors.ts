@@ -40,4 +40,4 @@ async function cors (app: FastifyInstance, opts: FileConfig['cors']): Promise<vo
   })
 }
 
-export default fp(cors, { name: 'cors', dependencies: ['services'] })
+export default fp(cors, { name: 'cors' })

@@ -51,11 +51,14 @@ async function errorHandler (app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
     const code = err.code === undefined ? undefined : FASTIFY_CODES[err.code] ?? err.code
+    request.audit = { ...request.audit, code: status >= 500 && (code === undefined || !SAFE_5XX.has(code)) ? 'GW_ERR_INTERNAL' : code?.startsWith('GW_ERR_') === true ? code : 'GW_ERR_BAD_REQUEST' }
     if (status >= 500 && (code === undefined || !SAFE_5XX.has(code))) {
       request.log.error({ err }, 'request failed')
       return send(reply, 500, 'GW_ERR_INTERNAL', 'Internal server error.')
     }
     if (status >= 500) throttled.warn(request, code!, err)
+    const retryAfter = (err as { retryAfter?: unknown }).retryAfter
+    if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter))
     if (status === 401) {
       const challenge = code !== undefined && TOKEN_ERRORS.has(code)
         ? 'Bearer realm="wp-auth-gateway", error="invalid_token"'

@@ -33,6 +33,12 @@ export const TokenRevoked = clientError('GW_ERR_TOKEN_REVOKED', 'The access toke
 export const RefreshTokenInvalid = clientError('GW_ERR_REFRESH_TOKEN_INVALID', 'The refresh token is invalid, expired or revoked.', 401)
 export const RefreshTokenReused = clientError('GW_ERR_REFRESH_TOKEN_REUSED', 'The refresh token was already used; its session has been ended.', 401)
 export const Forbidden = clientError('GW_ERR_FORBIDDEN', 'You are not allowed to do this.', 403)
+const TooManyAttemptsError = clientError('GW_ERR_TOO_MANY_ATTEMPTS', 'Too many failed attempts; try again in %d seconds.', 429)
+/** 429 with the seconds to wait, which the error handler sends as Retry-After. */
+export const TooManyAttempts = function (retryAfterSeconds: number) {
+  return Object.assign(new TooManyAttemptsError(retryAfterSeconds), { retryAfter: Math.max(1, retryAfterSeconds) })
+} as unknown as new (retryAfterSeconds: number) => Error & { code: string, retryAfter: number }
+export const AuthMethodRefused = clientError('GW_ERR_AUTH_METHOD_REFUSED', 'This route does not accept %s credentials.', 403)
 export const EventUnauthenticated = clientError('GW_ERR_EVENT_UNAUTHENTICATED', 'The event is not signed by the bridge, or was already received.', 401)
 export const SessionNotFound = clientError('GW_ERR_SESSION_NOT_FOUND', 'No such session.', 404)
 export const InvalidCredentials = clientError('GW_ERR_INVALID_CREDENTIALS', 'Invalid username or password.', 401)

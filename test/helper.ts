@@ -79,13 +79,11 @@ interface Teardown { teardown: (fn: () => unknown) => void }
 
 export async function buildTestApp (t: Teardown, file: unknown = {}, opts: { env?: Record<string, string | undefined>, store?: Store, logs?: string[] } = {}): Promise<FastifyInstance> {
   const store = opts.store ?? await testRedisStore()
+  if (opts.store === undefined) t.teardown(async () => { await store.close() })
   const logs = opts.logs
   const logger = logs === undefined ? false : { level: 'info', stream: { write: (line: string) => { logs.push(line) } } }
   const app = await buildApp(testConfig(file, opts.env), { logger, store })
-  t.teardown(async () => {
-    await app.close()
-    if (opts.store === undefined) await store.close()
-  })
+  t.teardown(async () => { await app.close() })
   return app
 }
 

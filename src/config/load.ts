@@ -77,13 +77,21 @@ function checkMeaning (file: unknown, problems: string[]): void {
   const rules = Array.isArray(f?.policy?.rules) ? f.policy.rules : []
   rules.forEach((rule: unknown, i) => {
     if (!Value.Check(Rule, rule)) return
-    const conditions = (['roles', 'notRoles', 'scopes'] as const).filter((k) => rule[k] !== undefined)
+    const conditions = (['roles', 'notRoles', 'scopes', 'authenticators'] as const).filter((k) => rule[k] !== undefined)
     if (conditions.length > 0 && rule.access !== 'authenticated') {
       problems.push(`config policy.rules.${i} (${rule.route}): ${conditions.join(', ')} only apply to access: authenticated`)
     }
     const overlap = rule.roles?.filter((r) => rule.notRoles?.includes(r)) ?? []
     if (overlap.length > 0) problems.push(`config policy.rules.${i} (${rule.route}): ${overlap.join(', ')} is both in roles and notRoles`)
   })
+  const methods = (f as { auth?: { methods?: unknown } })?.auth?.methods
+  if (Array.isArray(methods)) {
+    rules.forEach((rule: unknown, i) => {
+      if (!Value.Check(Rule, rule)) return
+      const off = rule.authenticators?.filter((m) => !methods.includes(m)) ?? []
+      if (off.length > 0) problems.push(`config policy.rules.${i} (${rule.route}): authenticators ${off.join(', ')} are not enabled in auth.methods`)
+    })
+  }
   if (Value.Check(FileConfig.properties.cors, f?.cors) && f.cors.credentials && f.cors.origins.includes('*')) {
     problems.push('config cors.credentials: browsers refuse credentials with origin *; list the origins instead')
   }

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { Topology } from '../store/redis/topology.js'
+import { AUTH_METHODS } from '../pipeline/authenticate/identity.js'
 
 // The YAML file's shape. One source for validation and for the TypeScript
 // type; config/gateway.example.yaml documents each key.
@@ -12,6 +13,10 @@ export const Access = Type.Union([
 export type Access = Static<typeof Access>
 
 export const Method = Type.Union(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((m) => Type.Literal(m)))
+
+export const AuthMethod = Type.Union(AUTH_METHODS.map((m) => Type.Literal(m)))
+
+const LogLevel = Type.Union((['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const).map((l) => Type.Literal(l)), { default: 'info' })
 
 const Names = Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_:.-]+$' }), { minItems: 1, uniqueItems: true })
 
@@ -26,13 +31,15 @@ export const Rule = Type.Object({
   // notRoles: none of them; scopes: every one (tokens that carry scopes).
   roles: Type.Optional(Names),
   notRoles: Type.Optional(Names),
-  scopes: Type.Optional(Names)
+  scopes: Type.Optional(Names),
+  // With access: authenticated only: the methods this route accepts (default: every enabled one).
+  authenticators: Type.Optional(Type.Array(AuthMethod, { minItems: 1, uniqueItems: true }))
 }, { additionalProperties: false })
 export type Rule = Static<typeof Rule>
 
 export const FileConfig = Type.Object({
   server: Type.Object({
-    logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+    logLevel: LogLevel,
     bodyLimit: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 10 * 1024 * 1024 }),
     requestTimeoutMs: Type.Integer({ minimum: 1000, default: 60_000 }),
     keepAliveTimeoutMs: Type.Integer({ minimum: 1000, default: 72_000 }),
@@ -73,7 +80,29 @@ export const FileConfig = Type.Object({
   auth: Type.Object({
     // The header that carries credentials. Another name than Authorization
     // makes Authorization itself refused for credentials.
-    header: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$', default: 'Authorization' })
+    header: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$', default: 'Authorization' }),
+    // The methods enabled, in the order they are tried: jwt (the gateway's own
+    // tokens), apikey (wpgk_… keys), basic (WordPress passwords, Application
+    // Passwords, OAuth clients), cookie (wp-admin's login cookie + X-WP-Nonce).
+    methods: Type.Array(AuthMethod, { minItems: 1, uniqueItems: true, default: ['jwt', 'apikey', 'basic', 'cookie'] }),
+    basic: Type.Object({
+      // Basic sends a password with every request: refused over plain HTTP
+      // unless false (behind a TLS terminator, set server.trustProxy instead).
+      requireTls: Type.Boolean({ default: true }),
+      // A verified login is remembered this long (keyed hash, never the password).
+      cacheSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 60 })
+    }, { additionalProperties: false, default: {} }),
+    // Failed attempts at any secret, counted in Redis for every replica.
+    throttle: Type.Object({
+      account: Type.Object({
+        attempts: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+        seconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 })
+      }, { additionalProperties: false, default: {} }),
+      ip: Type.Object({
+        attempts: Type.Integer({ minimum: 1, maximum: 100_000, default: 30 }),
+        seconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 })
+      }, { additionalProperties: false, default: {} })
+    }, { additionalProperties: false, default: {} })
   }, { additionalProperties: false, default: {} }),
   policy: Type.Object({
     // Ready-made rule sets: custom (only rules + default), protect-all,
@@ -83,6 +112,11 @@ export const FileConfig = Type.Object({
     index: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
     default: Type.Union([Access], { default: 'authenticated' }),
     rules: Type.Array(Rule, { default: [] })
+  }, { additionalProperties: false, default: {} }),
+  audit: Type.Object({
+    // One line per request with the decision (who, how, what, the outcome):
+    // the level it is logged at, or silent.
+    logLevel: LogLevel
   }, { additionalProperties: false, default: {} }),
   cors: Type.Object({
     // Exact origins (`https://app.example.com`) or ["*"]; empty: no cross-origin access.
@@ -97,8 +131,6 @@ export const FileConfig = Type.Object({
     // Non-REST paths: XML-RPC (a second, older API with its own logins) and wp-login.php.
     xmlrpc: Type.Union([Type.Literal('block'), Type.Literal('pass')], { default: 'block' }),
     login: Type.Union([Type.Literal('block'), Type.Literal('pass')], { default: 'pass' }),
-    // REST calls of wp-admin and the block editor (login cookie + X-WP-Nonce), checked through the bridge.
-    cookieAuth: Type.Boolean({ default: true }),
     // WordPress's login cookie names start with these (wordpress_logged_in_<hash>,
     // wordpress_sec_<hash>, wordpress_<hash>): REST requests not authenticated by
     // cookie reach WordPress without them. Add yours if wp-config.php renames them.

@@ -1,4 +1,4 @@
-import { InsufficientScope, RoleForbidden, RouteDisabled, TokenMissing } from '../errors.js'
+import { AuthMethodRefused, InsufficientScope, RoleForbidden, RouteDisabled, TokenMissing } from '../errors.js'
 import type { Identity } from './authenticate/index.js'
 import { refusal, type Decision } from './policy.js'
 
@@ -8,6 +8,7 @@ export function authorize (decision: Decision, identity: Identity | null): void 
     case null: return
     case 'deny': throw new RouteDisabled()
     case 'login': throw new TokenMissing()
+    case 'method': throw new AuthMethodRefused(identity!.method)
     case 'role': throw new RoleForbidden()
     case 'scope': throw new InsufficientScope()
   }

@@ -2,7 +2,6 @@ import type { FastifyRequest } from 'fastify'
 import { BadRequest, RouteDisabled, RouteNotFound } from '../errors.js'
 import type { FileConfig } from '../config/schema.js'
 import type { AuthenticationChain, Identity } from './authenticate/index.js'
-import type { WordPressCookieAuthenticator } from './authenticate/wp-cookie.js'
 import { authorize } from './authorize.js'
 import type { Policy } from './policy.js'
 import { isPending, resolveHead, withBody, type Pending, type Resolved, type ResolveOptions } from './resolve/index.js'
@@ -30,7 +29,6 @@ declare module 'fastify' {
 export interface GateOptions {
   policy: Policy
   auth: AuthenticationChain
-  cookies: WordPressCookieAuthenticator | null
   site: FileConfig['site']
   bodyLimit: number
   resolve: ResolveOptions
@@ -49,8 +47,10 @@ export interface Gate {
  * A request the head already refuses (a disabled route, a missing login) is
  * refused without its body ever being read.
  */
-export function createGate ({ policy, auth, cookies, site, bodyLimit, resolve }: GateOptions): Gate {
+export function createGate ({ policy, auth, site, bodyLimit, resolve }: GateOptions): Gate {
   async function decide (request: FastifyRequest, resolved: Resolved): Promise<GatewayContext> {
+    // Known to the audit stage even when what follows refuses the request.
+    request.gateway = { ...request.gateway, resolved, identity: null }
     if (resolved.kind === 'site') {
       if (resolved.page !== 'other' && site[resolved.page] === 'block') throw new RouteDisabled()
       // Not the REST API: forwarded without identity, with a site assertion
@@ -62,7 +62,8 @@ export function createGate ({ policy, auth, cookies, site, bodyLimit, resolve }:
     if (resolved.kind !== 'rest') throw new RouteNotFound()
     const decision = policy.decide(resolved.route, resolved.method)
     if (decision.access === 'deny') authorize(decision, null)
-    const identity = await auth.authenticate(request) ?? await cookies?.authenticate(request) ?? null
+    const identity = await auth.authenticate(request)
+    request.gateway.identity = identity
     authorize(decision, identity)
     return { resolved, identity, ...(isBatch(resolved) ? { pending: 'batch' as const } : {}) }
   }

@@ -1,5 +1,5 @@
 import type { Access, FileConfig, Rule } from '../config/schema.js'
-import type { Identity } from './authenticate/identity.js'
+import type { AuthMethod, Identity } from './authenticate/identity.js'
 
 // Stage 2 (docs/architecture.md §3): rules are data; the first rule matching (route,
 // method) decides, the default covers the rest. The operator's rules come
@@ -10,6 +10,8 @@ export interface Decision {
   roles?: readonly string[] | undefined
   notRoles?: readonly string[] | undefined
   scopes?: readonly string[] | undefined
+  /** The methods the route accepts; absent: every enabled one. */
+  authenticators?: readonly AuthMethod[] | undefined
 }
 
 interface CompiledRule extends Decision {
@@ -41,7 +43,7 @@ export class Policy {
     this.#rules = [...policy.rules, ...rules].map((r) => {
       const prefix = r.route.endsWith('*')
       const route = (prefix ? r.route.slice(0, -1) : r.route.replace(/\/+$/, '') || '/').toLowerCase()
-      return { route, prefix, methods: r.methods ? new Set(r.methods) : null, access: r.access, roles: r.roles, notRoles: r.notRoles, scopes: r.scopes }
+      return { route, prefix, methods: r.methods ? new Set(r.methods) : null, access: r.access, roles: r.roles, notRoles: r.notRoles, scopes: r.scopes, authenticators: r.authenticators }
     })
   }
 
@@ -72,10 +74,11 @@ export class Policy {
 }
 
 /** Why a decision refuses this caller, or null when it allows them. */
-export function refusal (decision: Decision, identity: Identity | null): 'deny' | 'login' | 'role' | 'scope' | null {
+export function refusal (decision: Decision, identity: Identity | null): 'deny' | 'login' | 'method' | 'role' | 'scope' | null {
   if (decision.access === 'deny') return 'deny'
   if (decision.access === 'public') return null
   if (identity === null) return 'login'
+  if (decision.authenticators !== undefined && !decision.authenticators.includes(identity.method as AuthMethod)) return 'method'
   if (decision.roles !== undefined && !decision.roles.some((r) => identity.roles.includes(r))) return 'role'
   if (decision.notRoles?.some((r) => identity.roles.includes(r)) === true) return 'role'
   if (decision.scopes !== undefined && !decision.scopes.every((s) => identity.scopes?.includes(s) === true)) return 'scope'

@@ -16,7 +16,7 @@ import type { Store } from '../store/index.js'
 
 const RESYNC_INTERVAL_MS = 30_000
 
-export type RevocationKind = 'jti' | 'sid'
+export type RevocationKind = 'jti' | 'sid' | 'usr'
 
 export interface RevocationStats {
   /** Entries in the local view. */
@@ -28,12 +28,14 @@ export interface RevocationStats {
 }
 
 /** The claims of a token that revocation looks at. */
-export interface Revocable { jti: string, sid: string, iat: number }
+export interface Revocable { jti: string, sid: string, iat: number, uid: string }
 
 export class Revocations {
   readonly #store: Store
   readonly #log: FastifyBaseLogger
   readonly #view = new Map<string, number>()
+  /** Per user: credentials issued before this time (ms) are refused. */
+  readonly #userNotBefore = new Map<string, number>()
   #synced = false
   #generation: string | undefined
   /** Tokens issued before this second are refused (state loss). */
@@ -85,10 +87,10 @@ export class Revocations {
         const all = await this.#store.revocations()
         const now = Date.now()
         const lapsed: string[] = []
-        for (const [field, until] of Object.entries(all)) {
-          const u = Number(until)
-          if (!(u > now)) lapsed.push(field)
-          else this.#remember(field, u)
+        for (const [field, value] of Object.entries(all)) {
+          const u = untilOf(value)
+          if (u === undefined || !(u > now)) lapsed.push(field)
+          else this.#remember(field, value)
         }
         await this.#store.pruneRevocations(lapsed)
         if (!this.#synced) this.#log.info(`revocation list loaded (${this.#view.size} entries)`)
@@ -102,12 +104,17 @@ export class Revocations {
     await this.#resyncing
   }
 
-  /** Stores and broadcasts revocations; resolves once they are acknowledged (stored where a failover keeps them). */
+  /**
+   * Stores and broadcasts revocations; resolves once they are acknowledged
+   * (stored where a failover keeps them). A `usr` entry cuts off every
+   * credential of that user issued before now, until `until`.
+   */
   async revoke (entries: ReadonlyArray<readonly [RevocationKind, string, number]>): Promise<void> {
     if (entries.length === 0) return
-    const fields = entries.map(([kind, id, until]) => [`${kind}:${id}`, String(until)] as const)
+    const now = Date.now()
+    const fields = entries.map(([kind, id, until]) => [`${kind}:${id}`, kind === 'usr' ? `${until}:${now}` : String(until)] as const)
     // Known here at once, even if the store then fails: this replica never serves a token it was asked to revoke.
-    for (const [field, until] of fields) this.#remember(field, Number(until))
+    for (const [field, value] of fields) this.#remember(field, value)
     await this.#store.revoke(fields)
   }
 
@@ -118,11 +125,35 @@ export class Revocations {
    * GW_ERR_STORE_UNAVAILABLE when the store cannot answer.
    */
   isRevoked (token: Revocable): boolean | Promise<boolean> {
-    if (this.#synced) return token.iat < this.#notBefore || this.#live(`jti:${token.jti}`) || this.#live(`sid:${token.sid}`)
-    return Promise.all([this.#store.revocationsOf([`jti:${token.jti}`, `sid:${token.sid}`]), this.#checkGeneration()]).then(([values]) => {
+    if (this.#synced) return token.iat < this.#notBefore || this.#live(`jti:${token.jti}`) || this.#live(`sid:${token.sid}`) || this.#issuedBeforeUserCut(token.uid, token.iat)
+    return Promise.all([this.#store.revocationsOf([`jti:${token.jti}`, `sid:${token.sid}`, `usr:${token.uid}`]), this.#checkGeneration()]).then(([values]) => {
       const now = Date.now()
-      return token.iat < this.#notBefore || values.some((v) => v !== null && Number(v) > now)
+      const [jti, sid, usr] = values
+      return token.iat < this.#notBefore || [jti, sid].some((v) => v !== null && v !== undefined && Number(v) > now) ||
+        (usr !== null && usr !== undefined && cutOf(usr) !== undefined && token.iat < Math.floor(cutOf(usr)! / 1000))
     })
+  }
+
+  /**
+   * Whether a credential of a user issued or verified at this time (ms) is
+   * cut off by the user's not-before: a password change, a deletion or "log
+   * out everywhere" (Basic and API-key identities, which have no session).
+   * Answers from the local view; where it is not synced, from the store.
+   */
+  isUserCutOff (uid: string, atMs: number): boolean | Promise<boolean> {
+    if (this.#synced) return (this.#userNotBefore.get(uid) ?? 0) > atMs
+    return this.#store.revocationsOf([`usr:${uid}`]).then(([v]) => v !== null && v !== undefined && (cutOf(v) ?? 0) > atMs)
+  }
+
+  /**
+   * Tokens carry whole seconds: one issued in the same second as a user's
+   * cut-off passes (a login right after a password change must work). The
+   * sessions the cut-off ends are revoked by id besides, so this leaves at
+   * most a second's tokens of a client without a session.
+   */
+  #issuedBeforeUserCut (uid: string, iat: number): boolean {
+    const cut = this.#userNotBefore.get(uid)
+    return cut !== undefined && iat < Math.floor(cut / 1000)
   }
 
   /** True when a session was ended (its refresh token may not rotate). */
@@ -151,17 +182,38 @@ export class Revocations {
   #apply (message: string): void {
     for (const line of message.split('\n')) {
       const bar = line.lastIndexOf('|')
-      const until = Number(line.slice(bar + 1))
-      if (bar > 0 && Number.isFinite(until)) this.#remember(line.slice(0, bar), until)
+      if (bar > 0) this.#remember(line.slice(0, bar), line.slice(bar + 1))
     }
   }
 
-  #remember (field: string, until: number): void {
+  /** Entries are `field` → until (ms); a user's is `usr:<uid>` → `until:notBefore`. */
+  #remember (field: string, value: number | string): void {
+    const until = typeof value === 'number' ? value : untilOf(value)
+    if (until === undefined) return
     if ((this.#view.get(field) ?? 0) < until) this.#view.set(field, until)
+    const cut = typeof value === 'string' ? cutOf(value) : undefined
+    if (field.startsWith('usr:') && cut !== undefined && (this.#userNotBefore.get(field.slice(4)) ?? 0) < cut) this.#userNotBefore.set(field.slice(4), cut)
   }
 
   #prune (): void {
     const now = Date.now()
-    for (const [field, until] of this.#view) if (until <= now) this.#view.delete(field)
+    for (const [field, until] of this.#view) {
+      if (until > now) continue
+      this.#view.delete(field)
+      if (field.startsWith('usr:')) this.#userNotBefore.delete(field.slice(4))
+    }
   }
+}
+
+/** The `until` of an entry's value (`until`, or `until:notBefore` for a user). */
+function untilOf (value: string): number | undefined {
+  const n = Number(value.includes(':') ? value.slice(0, value.indexOf(':')) : value)
+  return Number.isFinite(n) ? n : undefined
+}
+
+/** The not-before of a user's entry (`until:notBefore`). */
+function cutOf (value: string): number | undefined {
+  const colon = value.indexOf(':')
+  const n = colon === -1 ? NaN : Number(value.slice(colon + 1))
+  return Number.isFinite(n) ? n : undefined
 }

@@ -86,6 +86,12 @@ export class Sessions {
     }
     const now = Date.now()
     const current = parseInfo((await this.#store.sessions(uid, now))[sid])
+    // A session begun before the user's cut-off (made while "log out everywhere" ran) ends too.
+    if (current !== undefined && await this.#revocations.isUserCutOff(String(uid), current.createdAt)) {
+      await this.#revocations.revoke([['sid', sid, this.#sessionDeadAt()]])
+      await this.#housekeeping(() => this.#store.endSession(uid, sid))
+      throw new RefreshTokenInvalid()
+    }
     const info = current === undefined ? '' : JSON.stringify({ ...current, ...trim(client), lastUsedAt: now, expiresAt: now + this.#ttlMs() })
     const next = newToken(uid, sid)
     switch (await this.#store.rotateRefresh(uid, sid, hash(token), hash(next), info, this.#ttlMs())) {
@@ -116,11 +122,15 @@ export class Sessions {
     await this.#housekeeping(() => this.#store.endSession(uid, sid))
   }
 
-  /** Ends every session of a user ("log out everywhere"). */
+  /**
+   * Ends every session of a user, and cuts off every credential of theirs
+   * issued or verified before now (Basic, API keys, cookies, tokens of
+   * clients): "log out everywhere", a password change, a deletion.
+   */
   async revokeUser (uid: number): Promise<number> {
     const sids = Object.keys(await this.#store.sessions(uid, Date.now()))
     const until = this.#sessionDeadAt()
-    await this.#revocations.revoke(sids.map((sid) => ['sid', sid, until] as const))
+    await this.#revocations.revoke([['usr', String(uid), until], ...sids.map((sid) => ['sid', sid, until] as const)])
     await this.#housekeeping(() => this.#store.endSessions(uid))
     return sids.length
   }

@@ -8,7 +8,7 @@ import type { Identity } from '../../src/pipeline/authenticate/identity.js'
 // What leaves the gateway with `_embed`, and what reaches WordPress of the cookies.
 
 const policy = new Policy({ mode: 'custom', default: 'authenticated', rules: [{ route: '/wp/v2/posts*', methods: ['GET'], access: 'public' }, { route: '/wp/v2/users*', access: 'authenticated', roles: ['editor'] }] })
-const editor: Identity = { userId: '2', login: 'editor', email: 'e@x', roles: ['editor'], via: 'jwt' }
+const editor: Identity = { userId: '2', login: 'editor', email: 'e@x', roles: ['editor'], method: 'jwt', via: 'jwt' }
 const author = (id: number) => ({ id, name: 'a', avatar_urls: {}, _links: { self: [{ href: `http://site.example/wp-json/wp/v2/users/${id}` }] } })
 const post = {
   id: 1,

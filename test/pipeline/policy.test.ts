@@ -4,7 +4,7 @@ import { testConfig } from '../helper.js'
 import { ConfigError } from '../../src/config/load.js'
 import type { Identity } from '../../src/pipeline/authenticate/identity.js'
 
-const who = (roles: string[], scopes?: string[]): Identity => ({ userId: '9', login: 'x', email: 'x@x', roles, via: 'jwt', ...(scopes ? { scopes } : {}) })
+const who = (roles: string[], scopes?: string[]): Identity => ({ userId: '9', login: 'x', email: 'x@x', roles, method: 'jwt', via: 'jwt', ...(scopes ? { scopes } : {}) })
 const policy = (p: object) => new Policy(testConfig({ policy: p }).policy)
 const access = (pol: Policy, route: string, method = 'GET') => pol.decide(route, method).access
 

@@ -1,20 +1,16 @@
 import type { FastifyRequest } from 'fastify'
-import type { Identity } from './identity.js'
+import type { RequestCredentials } from './credentials.js'
+import type { AuthMethod, Identity } from './identity.js'
 
 /**
- * One method of proving who one is (Oathkeeper's pipeline/authn). `null`
- * means "not responsible: no credentials of my kind here"; credentials of
- * its kind that fail throw a GW_ERR_* error and never fall through to
- * anonymous.
+ * One way of proving who one is (Ory Oathkeeper's pipeline/authn). Each reads
+ * its own credential and first answers cheaply whether it is responsible (a
+ * scheme, a key prefix, a JWT's `kid`): `null` means "not responsible, no
+ * credential of mine here"; a credential of its kind that fails throws a
+ * GW_ERR_* error and never falls through to another method or to anonymous.
  */
 export interface Authenticator {
-  readonly name: string
+  readonly method: AuthMethod | 'admintoken'
   /** Synchronous where it can be: most requests need no I/O to authenticate. */
-  authenticate (request: FastifyRequest, credentials: Credentials): Identity | null | Promise<Identity | null>
-}
-
-/** The credential header, split once for every authenticator. */
-export interface Credentials {
-  scheme: string
-  value: string
+  authenticate (request: FastifyRequest, credentials: RequestCredentials): Identity | null | Promise<Identity | null>
 }

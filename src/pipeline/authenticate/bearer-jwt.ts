@@ -2,12 +2,13 @@ import type { FastifyRequest } from 'fastify'
 import { TokenRevoked } from '../../errors.js'
 import type { AccessClaims, AccessTokens } from '../../tokens/access-token.js'
 import type { Revocations } from '../../tokens/revocation.js'
-import type { Authenticator, Credentials } from './authenticator.js'
+import type { Authenticator } from './authenticator.js'
+import type { RequestCredentials } from './credentials.js'
 import type { Identity } from './identity.js'
 
-/** The gateway's own access tokens, as `Bearer <jwt>` (RFC 6750 §2.1). */
+/** The gateway's own access tokens, as `Bearer <jwt>` (RFC 6750 §2.1); responsible for tokens signed with its keys. */
 export class BearerJwtAuthenticator implements Authenticator {
-  readonly name = 'jwt'
+  readonly method = 'jwt' as const
   readonly #tokens: AccessTokens
   readonly #revocations: Revocations
 
@@ -16,11 +17,11 @@ export class BearerJwtAuthenticator implements Authenticator {
     this.#revocations = revocations
   }
 
-  authenticate (_request: FastifyRequest, credentials: Credentials): Identity | null | Promise<Identity> {
-    if (credentials.scheme !== 'bearer') return null
-    const claims = this.#tokens.verify(credentials.value)
+  authenticate (_request: FastifyRequest, { header }: RequestCredentials): Identity | null | Promise<Identity> {
+    if (header?.scheme !== 'bearer' || !this.#tokens.isOwn(header.value)) return null
+    const claims = this.#tokens.verify(header.value)
     // From the local view while it is synced: no Redis round trip (docs/architecture.md §6).
-    const revoked = this.#revocations.isRevoked(claims)
+    const revoked = this.#revocations.isRevoked({ jti: claims.jti, sid: claims.sid, iat: claims.iat, uid: claims.sub })
     if (revoked === true) throw new TokenRevoked()
     if (revoked !== false) {
       return revoked.then((r) => {
@@ -38,9 +39,13 @@ function identityOf (claims: AccessClaims): Identity {
     login: claims.login,
     email: claims.email,
     roles: claims.roles,
+    method: 'jwt',
     via: 'jwt',
     tokenId: claims.jti,
     sessionId: claims.sid,
-    expiresAt: claims.exp
+    issuedAt: claims.iat,
+    expiresAt: claims.exp,
+    ...(claims.client_id === undefined ? {} : { clientId: claims.client_id }),
+    ...(claims.scope === undefined ? {} : { scopes: claims.scope.split(' ').filter((s) => s !== '') })
   }
 }

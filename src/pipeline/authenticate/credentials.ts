@@ -1,6 +1,11 @@
 import type { IncomingMessage } from 'node:http'
 import { AuthHeaderDuplicate } from '../../errors.js'
-import type { Credentials } from './authenticator.js'
+
+/** The credential header, split into scheme and value. */
+export interface Credentials {
+  scheme: string
+  value: string
+}
 
 /**
  * The credential header, exactly once. Node keeps only the first of
@@ -22,4 +27,10 @@ export function readCredentials (raw: IncomingMessage, headerName: string, bareI
   // A custom header may carry the bare token, as the WordPress plugins' custom headers do.
   if (space === -1) return bareIsBearer ? { scheme: 'bearer', value: value.trim() } : { scheme: value.toLowerCase(), value: '' }
   return { scheme: value.slice(0, space).toLowerCase(), value: value.slice(space + 1).trim() }
+}
+
+/** What a request carries for the authenticators, read once per request. */
+export interface RequestCredentials {
+  /** The configured credential header, or null when absent. */
+  header: Credentials | null
 }

@@ -1,16 +1,30 @@
 import type { FastifyRequest } from 'fastify'
-import { AuthHeaderNotAllowed, AuthSchemeUnsupported, TokenMalformed } from '../../errors.js'
-import type { Authenticator, Credentials } from './authenticator.js'
-import { readCredentials } from './credentials.js'
+import { AuthHeaderNotAllowed, AuthSchemeUnsupported, TokenInvalid, TokenMalformed } from '../../errors.js'
+import type { Authenticator } from './authenticator.js'
+import { readCredentials, type RequestCredentials } from './credentials.js'
 import type { Identity } from './identity.js'
 
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
+
+function looksLikeJws (value: string): boolean {
+  if (value.length > 8192 || !COMPACT_JWS.test(value)) return false
+  try {
+    const header: unknown = JSON.parse(Buffer.from(value.slice(0, value.indexOf('.')), 'base64url').toString('utf8'))
+    return header !== null && typeof header === 'object' && !Array.isArray(header)
+  } catch {
+    return false
+  }
+}
+
 export type { Authenticator } from './authenticator.js'
-export type { Identity } from './identity.js'
+export type { AuthMethod, Identity } from './identity.js'
 
 /**
- * Stage 3 (docs/architecture.md §3): walks the enabled authenticators in order. No
- * credentials: anonymous (null). Credentials nobody recognises, or that the
- * responsible authenticator rejects: an error, never anonymous.
+ * Stage 3 (docs/architecture.md §3): walks the enabled authenticators in
+ * their configured order (`auth.methods`); the first responsible one decides.
+ * No credentials at all: anonymous (null). A credential no enabled method is
+ * responsible for, or that the responsible one rejects: an error, never
+ * anonymous.
  */
 export class AuthenticationChain {
   readonly #authenticators: readonly Authenticator[]
@@ -30,23 +44,30 @@ export class AuthenticationChain {
   /** The credential headers, lower-case: never forwarded, and refused in any other spelling. */
   get guardedHeaders (): ReadonlySet<string> { return this.#guarded }
 
+  /** A chain that tries these first (the admin token on admin routes), then this one's. */
+  with (first: readonly Authenticator[]): AuthenticationChain {
+    return new AuthenticationChain([...first, ...this.#authenticators], this.#headerName)
+  }
+
   /** Synchronous unless an authenticator needs I/O; callers await the result either way. */
   authenticate (request: FastifyRequest): Identity | null | Promise<Identity | null> {
     // With a custom header, Authorization carrying credentials is refused rather
     // than ignored: a client or proxy that sends it has misunderstood the set-up.
     if (this.#header !== 'authorization' && readCredentials(request.raw, 'authorization') !== null) throw new AuthHeaderNotAllowed(this.#headerName)
-    const credentials = readCredentials(request.raw, this.#header, this.#header !== 'authorization')
-    if (credentials === null) return null
-    if (credentials.value === '') throw new TokenMalformed()
-    return this.#walk(request, credentials, 0)
+    const header = readCredentials(request.raw, this.#header, this.#header !== 'authorization')
+    if (header !== null && header.value === '') throw new TokenMalformed()
+    return this.#walk(request, { header }, 0)
   }
 
-  #walk (request: FastifyRequest, credentials: Credentials, from: number): Identity | null | Promise<Identity | null> {
+  #walk (request: FastifyRequest, credentials: RequestCredentials, from: number): Identity | null | Promise<Identity | null> {
     for (let i = from; i < this.#authenticators.length; i++) {
       const identity = this.#authenticators[i]!.authenticate(request, credentials)
       if (identity instanceof Promise) return identity.then((id) => id ?? this.#walk(request, credentials, i + 1))
       if (identity !== null) return identity
     }
+    if (credentials.header === null) return null
+    // A bearer token none of the enabled methods knows: an unknown issuer or key (invalid), or no token at all (malformed).
+    if (credentials.header.scheme === 'bearer') throw looksLikeJws(credentials.header.value) ? new TokenInvalid() : new TokenMalformed()
     throw new AuthSchemeUnsupported()
   }
 }

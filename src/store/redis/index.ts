@@ -89,6 +89,9 @@ export class RedisStore implements Store {
   /** The prefix of every key (a second store with the same prefix sees the same data). */
   get keyPrefix (): string { return this.#prefix }
 
+  /** The ioredis client itself, for the libraries that keep their own keys in it (rate-limiter-flexible). */
+  get client (): Redis | Cluster { return this.#client }
+
   async connect (): Promise<void> {
     try {
       await this.#client.connect()
