@@ -1,5 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs'
-import { createPrivateKey, createPublicKey } from 'node:crypto'
+import { createPrivateKey, createPublicKey, hkdfSync } from 'node:crypto'
 import { parse as parseYaml } from 'yaml'
 import { Value } from '@sinclair/typebox/value'
 import { FileConfig, Rule, type Config, type EnvConfig } from './schema.js'
@@ -129,6 +129,9 @@ function readEnv (env: NodeJS.ProcessEnv, file: FileConfig | undefined, problems
   }, problems)
 
   const bridgeSecret = secret(env, 'BRIDGE_SECRET', 'the secret shared with the WordPress bridge plugin', problems)
+  const ownHashSecret = env.HASH_SECRET !== undefined || env.HASH_SECRET_FILE !== undefined
+    ? secret(env, 'HASH_SECRET', 'the key of the hashes under which API keys and client secrets are stored', problems)
+    : undefined
   const jwt = readSigningKeys(env, file, problems)
   if (bridgeSecret !== undefined && jwt.jwtSecret !== undefined && bridgeSecret.equals(jwt.jwtSecret)) {
     problems.push('BRIDGE_SECRET and JWT_SECRET are the same; use two different random values')
@@ -137,7 +140,9 @@ function readEnv (env: NodeJS.ProcessEnv, file: FileConfig | undefined, problems
   const previous = readPreviousKeys(env, problems)
 
   if (problems.length > 0 || wordpressUrl === undefined || bridgeSecret === undefined) return undefined
-  return { port, host: env.HOST ?? '0.0.0.0', wordpressUrl, redis, bridgeSecret, ...jwt, ...previous }
+  // Derived, when not set: rotating BRIDGE_SECRET then invalidates stored API keys and client secrets (README, "Configuration").
+  const hashSecret = ownHashSecret ?? Buffer.from(hkdfSync('sha256', bridgeSecret, Buffer.alloc(0), 'wp-auth-gateway hash secret', 32))
+  return { port, host: env.HOST ?? '0.0.0.0', wordpressUrl, redis, bridgeSecret, hashSecret, ...jwt, ...previous }
 }
 
 /** Retired keys (comma-separated) that still verify tokens signed before a rotation. */

@@ -147,6 +147,12 @@ export interface EnvConfig {
   /** Where Redis is (REDIS_URL or REDIS_CLUSTER_NODES); absent: the in-process store. */
   redis: Topology | undefined
   bridgeSecret: Buffer
+  /**
+   * The key of the keyed hashes under which secrets are stored (API keys,
+   * client secrets, the Basic cache): HASH_SECRET, or derived from
+   * BRIDGE_SECRET when it is not set.
+   */
+  hashSecret: Buffer
   jwtSecret: Buffer | undefined
   jwtPrivateKeyPem: string | undefined
   jwtPublicKeyPem: string | undefined
