@@ -76,6 +76,10 @@ export class Policy {
 /** Why a decision refuses this caller, or null when it allows them. */
 export function refusal (decision: Decision, identity: Identity | null): 'deny' | 'login' | 'method' | 'role' | 'scope' | null {
   if (decision.access === 'deny') return 'deny'
+  // A narrowed credential (one with scopes: an API key, an OAuth token) acts
+  // as its user only where a rule names scopes it holds; anywhere else it is
+  // refused, public routes included (without it, the caller is anonymous there).
+  if (identity?.scopes !== undefined && decision.scopes === undefined) return 'scope'
   if (decision.access === 'public') return null
   if (identity === null) return 'login'
   if (decision.authenticators !== undefined && !decision.authenticators.includes(identity.method as AuthMethod)) return 'method'

@@ -4,6 +4,7 @@ import { loadKeyring, type Keyring } from '../tokens/keys.js'
 import { AccessTokens } from '../tokens/access-token.js'
 import { Revocations } from '../tokens/revocation.js'
 import { Sessions } from '../tokens/sessions.js'
+import { UserChanges } from '../tokens/user-changes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,6 +12,7 @@ declare module 'fastify' {
     accessTokens: AccessTokens
     revocations: Revocations
     sessions: Sessions
+    userChanges: UserChanges
   }
 }
 
@@ -28,11 +30,13 @@ async function tokensPlugin (app: FastifyInstance): Promise<void> {
     clockToleranceSeconds: tokens.clockToleranceSeconds
   }))
   app.decorate('revocations', revocations)
-  app.decorate('sessions', new Sessions(app.store, revocations, {
+  const sessions = new Sessions(app.store, revocations, {
     refreshTtlSeconds: tokens.refreshTokenTtlSeconds,
     accessTtlSeconds: tokens.accessTokenTtlSeconds,
     clockToleranceSeconds: tokens.clockToleranceSeconds
-  }, app.log))
+  }, app.log)
+  app.decorate('sessions', sessions)
+  app.decorate('userChanges', new UserChanges(sessions, app.log))
   app.addHook('onClose', async () => { await revocations.stop() })
 }
 

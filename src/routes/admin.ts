@@ -49,7 +49,7 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
   })
 
   app.post<{ Params: UserParams }>('/_gateway/admin/users/:id/revoke', { schema: { params: UserParams } }, async (request) => {
-    const ended = await app.sessions.revokeUser(Number(request.params.id))
+    const ended = await app.userChanges.changed(Number(request.params.id), 'revoked_by_admin')
     audit(request, 'user.revoke', `user:${request.params.id}`, { sessions: ended })
     return { revoked_sessions: ended }
   })

@@ -20,7 +20,7 @@ export default async function eventRoutes (app: FastifyInstance): Promise<void> 
 
   app.post<{ Body: Event }>(EVENTS_PATH, { bodyLimit: 4096, schema: { body: Event } }, async (request, reply) => {
     const event = await verifier.verify(request.headers[ASSERTION_HEADER], request.body)
-    const ended = await app.sessions.revokeUser(event.userId)
+    const ended = await app.userChanges.changed(event.userId, event.type)
     request.log.info({ audit: { action: `event.${event.type}`, actor: 'wordpress', target: `user:${event.userId}`, sessions: ended } }, 'bridge event')
     return reply.code(204).send()
   })

@@ -1,9 +1,9 @@
 // The key layout (docs/architecture.md §7). Everything one atomic step
 // touches shares a hash tag, so that in a Redis Cluster it lives in one slot
 // and one Lua script may touch it: `{u:<uid>}` for a user's sessions and
-// refresh tokens, `{rev}` for the revocation list and the generation marker.
+// refresh tokens, `{rev}` for the revocation list and the generation marker, `{cat:<name>}`
+// for a catalog (API keys, OAuth clients).
 
-export const CHANNEL = 'revocations'
 
 export const keys = {
   sessions: (uid: number) => `{u:${uid}}:sessions`,
@@ -11,7 +11,10 @@ export const keys = {
   revocations: '{rev}:list',
   generation: '{rev}:generation',
   /** Readiness writes here: where revocations go, the write that must never fail silently. */
-  readiness: '{rev}:ready'
+  readiness: '{rev}:ready',
+  /** A catalog's records, and the notes beside them (last use), in one slot per catalog. */
+  records: (catalog: string) => `{cat:${catalog}}:records`,
+  notes: (catalog: string) => `{cat:${catalog}}:notes`
 } as const
 
 /** A spent refresh token's record starts with this, so that its reuse is recognised. */

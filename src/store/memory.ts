@@ -1,5 +1,5 @@
 import { SPENT } from './keys.js'
-import type { Rotation, Store, Unsubscribe } from './store.js'
+import type { CatalogName, Channel, Rotation, Store, Unsubscribe } from './store.js'
 
 interface Entry { value: string, expiresAt: number }
 interface Sessions { byId: Map<string, string>, expiresAt: number }
@@ -15,7 +15,9 @@ export class MemoryStore implements Store {
   readonly #data = new Map<string, Entry>()
   readonly #sessions = new Map<number, Sessions>()
   readonly #revocations = new Map<string, string>()
-  readonly #subscribers = new Set<(message: string) => void>()
+  readonly #subscribers = new Map<Channel, Set<(message: string) => void>>([['revocations', new Set()], ['catalogs', new Set()]])
+  readonly #records = new Map<CatalogName, Map<string, string>>()
+  readonly #notes = new Map<CatalogName, Map<string, string>>()
   #generation: string | undefined
   #sweeper: NodeJS.Timeout
 
@@ -104,8 +106,7 @@ export class MemoryStore implements Store {
       const current = Number(this.#revocations.get(field))
       if (!(current >= Number(value))) this.#revocations.set(field, value)
     }
-    const message = entries.map(([f, v]) => `${f}|${v}`).join('\n')
-    for (const fn of this.#subscribers) queueMicrotask(() => fn(message))
+    this.#publish('revocations', entries.map(([f, v]) => `${f}|${v}`).join('\n'))
   }
 
   async revocations (): Promise<Record<string, string>> {
@@ -120,10 +121,48 @@ export class MemoryStore implements Store {
     for (const f of fields) this.#revocations.delete(f)
   }
 
-  async subscribe (onMessage: (message: string) => void, onState?: (up: boolean) => void): Promise<Unsubscribe> {
+  async putRecord (catalog: CatalogName, id: string, record: string, onlyIfPresent = false): Promise<boolean> {
+    const records = this.#catalog(this.#records, catalog)
+    if (onlyIfPresent && !records.has(id)) return false
+    records.set(id, record)
+    this.#publish('catalogs', `${catalog}\n${id}\n${record}`)
+    return true
+  }
+
+  async deleteRecords (catalog: CatalogName, ids: readonly string[]): Promise<string[]> {
+    const records = this.#catalog(this.#records, catalog)
+    const gone = ids.filter((id) => records.delete(id))
+    for (const id of ids) {
+      this.#catalog(this.#notes, catalog).delete(id)
+      this.#publish('catalogs', `${catalog}\n${id}\n`)
+    }
+    return gone
+  }
+
+  async records (catalog: CatalogName): Promise<Record<string, string>> {
+    return Object.fromEntries(this.#catalog(this.#records, catalog))
+  }
+
+  async recordsOf (catalog: CatalogName, ids: readonly string[]): Promise<Array<string | null>> {
+    const records = this.#catalog(this.#records, catalog)
+    return ids.map((id) => records.get(id) ?? null)
+  }
+
+  async setNotes (catalog: CatalogName, notes: ReadonlyArray<readonly [string, string]>): Promise<void> {
+    const map = this.#catalog(this.#notes, catalog)
+    for (const [id, note] of notes) map.set(id, note)
+  }
+
+  async notes (catalog: CatalogName, ids: readonly string[]): Promise<Array<string | null>> {
+    const map = this.#catalog(this.#notes, catalog)
+    return ids.map((id) => map.get(id) ?? null)
+  }
+
+  async subscribe (onMessage: (message: string) => void, onState?: (up: boolean) => void, channel: Channel = 'revocations'): Promise<Unsubscribe> {
     onState?.(true) // in-process delivery cannot be interrupted
-    this.#subscribers.add(onMessage)
-    return async () => { this.#subscribers.delete(onMessage) }
+    const subscribers = this.#subscribers.get(channel)!
+    subscribers.add(onMessage)
+    return async () => { subscribers.delete(onMessage) }
   }
 
   onReconnect (_listener: () => void): void {} // in-process: never lost
@@ -139,7 +178,19 @@ export class MemoryStore implements Store {
     this.#data.clear()
     this.#sessions.clear()
     this.#revocations.clear()
-    this.#subscribers.clear()
+    for (const set of this.#subscribers.values()) set.clear()
+    this.#records.clear()
+    this.#notes.clear()
+  }
+
+  #publish (channel: Channel, message: string): void {
+    for (const fn of this.#subscribers.get(channel)!) queueMicrotask(() => fn(message))
+  }
+
+  #catalog (maps: Map<CatalogName, Map<string, string>>, catalog: CatalogName): Map<string, string> {
+    let map = maps.get(catalog)
+    if (map === undefined) maps.set(catalog, map = new Map())
+    return map
   }
 
   #userSessions (uid: number, now: number, create: boolean): Sessions | undefined {

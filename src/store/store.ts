@@ -6,6 +6,13 @@
 
 export type Unsubscribe = () => Promise<void>
 
+/** The catalogs of records the store keeps, each announced on the `catalogs` channel when it changes. */
+export type CatalogName = 'apikeys' | 'clients'
+export const CATALOGS: readonly CatalogName[] = ['apikeys', 'clients']
+
+/** The store's broadcast channels. */
+export type Channel = 'revocations' | 'catalogs'
+
 /** What spending a refresh token did. */
 export type Rotation =
   /** The token was live and its session healthy: the new token now stands in its place. */
@@ -62,8 +69,30 @@ export interface Store {
   revocationsOf (fields: readonly string[]): Promise<Array<string | null>>
   /** Drops entries that have lapsed. */
   pruneRevocations (fields: readonly string[]): Promise<void>
-  /** Revocation announcements, as `field|value` lines. `onState(false)` when delivery may have been interrupted, `onState(true)` once resubscribed. */
-  subscribe (onMessage: (message: string) => void, onState?: (up: boolean) => void): Promise<Unsubscribe>
+  /**
+   * Announcements on a channel: revocations as `field|value` lines, catalog
+   * changes as `catalog\nid\nrecord` (an empty record: deleted).
+   * `onState(false)` when delivery may have been interrupted, `onState(true)`
+   * once resubscribed (the caller then reloads what it keeps).
+   */
+  subscribe (onMessage: (message: string) => void, onState?: (up: boolean) => void, channel?: Channel): Promise<Unsubscribe>
+
+  /* Catalogs: small sets of records (API keys, OAuth clients) every replica keeps in memory. */
+  /**
+   * Stores or replaces a record and announces it, in one step; acknowledged
+   * once a failover keeps it. `onlyIfPresent`: an update, which must not bring
+   * back a record deleted meanwhile; false when there was none.
+   */
+  putRecord (catalog: CatalogName, id: string, record: string, onlyIfPresent?: boolean): Promise<boolean>
+  /** Removes records and announces each removal; acknowledged like putRecord. Returns the ids that existed. */
+  deleteRecords (catalog: CatalogName, ids: readonly string[]): Promise<string[]>
+  /** Every record of a catalog (id → record). */
+  records (catalog: CatalogName): Promise<Record<string, string>>
+  /** Some records (while a replica cannot trust its own copy). */
+  recordsOf (catalog: CatalogName, ids: readonly string[]): Promise<Array<string | null>>
+  /** Notes kept beside records and never announced (when a key was last used): written behind, in batches. */
+  setNotes (catalog: CatalogName, notes: ReadonlyArray<readonly [string, string]>): Promise<void>
+  notes (catalog: CatalogName, ids: readonly string[]): Promise<Array<string | null>>
 
   /** Called whenever the store's main connection is back after a loss (a restart, a failover). */
   onReconnect (listener: () => void): void

@@ -59,6 +59,23 @@ t.test('roles, notRoles and scopes', async (t) => {
   const shop = p.decide('/wc/v3/orders', 'GET')
   t.equal(refusal(shop, who(['administrator'])), 'scope', 'a token without scopes')
   t.equal(refusal(shop, who(['customer'], ['shop:read', 'x'])), null)
+  t.equal(refusal(shop, who(['administrator'], ['shop:write'])), 'scope', 'scopes other than the rule\'s')
+})
+
+t.test('a narrowed credential acts only where a rule names its scopes', async (t) => {
+  const p = policy({
+    rules: [
+      { route: '/wp/v2/posts*', methods: ['GET'], access: 'public' },
+      { route: '/wp/v2/media*', access: 'authenticated', scopes: ['media'] }
+    ],
+    default: 'authenticated'
+  })
+  const narrowed = who(['administrator'], ['media'])
+  t.equal(refusal(p.decide('/wp/v2/media', 'POST'), narrowed), null)
+  t.equal(refusal(p.decide('/wp/v2/users', 'DELETE'), narrowed), 'scope', 'not where no rule names a scope, whatever the roles')
+  t.equal(refusal(p.decide('/wp/v2/posts', 'GET'), narrowed), 'scope', 'nor on public routes, as its user')
+  t.equal(refusal(p.decide('/wp/v2/posts', 'GET'), null), null, 'which stay open to anyone')
+  t.equal(refusal(p.decide('/wp/v2/users', 'DELETE'), who(['administrator'])), null, 'a credential without scopes is its whole user')
 })
 
 t.test('the view the bridge gets for _embed', async (t) => {

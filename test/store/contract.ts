@@ -135,4 +135,32 @@ export function storeContract (t: Test, make: () => Promise<Store>): void {
     t.same(first, { id: 'gen-1', since: 1_700_000_000_000 })
     t.same(await store.generation('gen-2', 1_800_000_000_000), first, 'a second candidate is not taken')
   })
+
+  t.test('catalogs: records stored and announced together, deletions too', async (t) => {
+    const got: string[] = []
+    const revoked: string[] = []
+    const unsubscribe = await store.subscribe((m) => got.push(m), undefined, 'catalogs')
+    const unsubscribeRevocations = await store.subscribe((m) => revoked.push(m))
+    await store.putRecord('apikeys', 'k1', '{"a":1}')
+    await store.putRecord('apikeys', 'k2', '{"a":2}')
+    await store.putRecord('clients', 'k1', '{"c":1}')
+    for (let i = 0; i < 100 && got.length < 3; i++) await sleep(10)
+    t.same(got, ['apikeys\nk1\n{"a":1}', 'apikeys\nk2\n{"a":2}', 'clients\nk1\n{"c":1}'], 'each change announced with its record, in order')
+    t.same(revoked, [], 'not on the revocation channel')
+    t.same(await store.records('apikeys'), { k1: '{"a":1}', k2: '{"a":2}' }, 'catalogs are kept apart')
+    t.same(await store.recordsOf('apikeys', ['k2', 'nope']), ['{"a":2}', null])
+    await store.setNotes('apikeys', [['k1', 'used'], ['k2', 'also']])
+    t.same(await store.notes('apikeys', ['k1', 'k2', 'nope']), ['used', 'also', null])
+    t.same(await store.deleteRecords('apikeys', ['k1', 'nope']), ['k1'], 'reports what existed')
+    for (let i = 0; i < 100 && got.length < 5; i++) await sleep(10)
+    t.same(got.slice(3), ['apikeys\nk1\n', 'apikeys\nnope\n'], 'deletions announced with an empty record')
+    t.same(await store.records('apikeys'), { k2: '{"a":2}' })
+    t.same(await store.notes('apikeys', ['k1']), [null], 'a deleted record takes its notes with it')
+    t.same(await store.records('clients'), { k1: '{"c":1}' })
+    t.equal(await store.putRecord('apikeys', 'k1', '{"a":3}', true), false, 'an update does not bring back a deleted record')
+    t.equal(await store.putRecord('apikeys', 'k2', '{"a":4}', true), true, 'but updates one that is there')
+    t.same(await store.records('apikeys'), { k2: '{"a":4}' })
+    await unsubscribe()
+    await unsubscribeRevocations()
+  })
 }

@@ -1,8 +1,8 @@
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis'
 import calculateSlot from 'cluster-key-slot'
 import { StoreUnavailable } from '../../errors.js'
-import { CHANNEL, SPENT, keys } from '../keys.js'
-import type { Rotation, Store, Unsubscribe } from '../store.js'
+import { SPENT, keys } from '../keys.js'
+import type { CatalogName, Channel, Rotation, Store, Unsubscribe } from '../store.js'
 import { scripts } from './scripts.js'
 import { Subscriber } from './subscriber.js'
 import type { Topology } from './topology.js'
@@ -30,6 +30,8 @@ type Scripted = Client & {
   wpagRevoke: (...args: string[]) => Promise<number>
   wpagGeneration: (...args: string[]) => Promise<string>
   wpagIncr: (...args: string[]) => Promise<number>
+  wpagPutRecord: (...args: string[]) => Promise<number>
+  wpagDeleteRecords: (...args: string[]) => Promise<string[]>
 }
 
 /**
@@ -162,7 +164,7 @@ export class RedisStore implements Store {
 
   async revoke (entries: ReadonlyArray<readonly [string, string]>): Promise<void> {
     if (entries.length === 0) return
-    await this.#guard(() => this.#client.wpagRevoke(keys.revocations, this.#prefix + CHANNEL, ...entries.flat()))
+    await this.#guard(() => this.#client.wpagRevoke(keys.revocations, this.#prefix + 'revocations', ...entries.flat()))
     await this.#durable(keys.revocations)
   }
 
@@ -180,10 +182,43 @@ export class RedisStore implements Store {
     await this.#guard(() => this.#client.hdel(keys.revocations, ...fields))
   }
 
-  async subscribe (onMessage: (message: string) => void, onState?: (up: boolean) => void): Promise<Unsubscribe> {
+  async putRecord (catalog: CatalogName, id: string, record: string, onlyIfPresent = false): Promise<boolean> {
+    const stored = await this.#guard(() => this.#client.wpagPutRecord(keys.records(catalog), this.#prefix + 'catalogs', catalog, id, record, onlyIfPresent ? '1' : '0'))
+    if (stored === 0) return false
+    await this.#durable(keys.records(catalog))
+    return true
+  }
+
+  async deleteRecords (catalog: CatalogName, ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return []
+    const gone = await this.#guard(() => this.#client.wpagDeleteRecords(keys.records(catalog), keys.notes(catalog), this.#prefix + 'catalogs', catalog, ...ids))
+    await this.#durable(keys.records(catalog))
+    return gone
+  }
+
+  async records (catalog: CatalogName): Promise<Record<string, string>> {
+    return await this.#guard(() => this.#client.hgetall(keys.records(catalog)))
+  }
+
+  async recordsOf (catalog: CatalogName, ids: readonly string[]): Promise<Array<string | null>> {
+    if (ids.length === 0) return []
+    return await this.#guard(() => this.#client.hmget(keys.records(catalog), ...ids))
+  }
+
+  async setNotes (catalog: CatalogName, notes: ReadonlyArray<readonly [string, string]>): Promise<void> {
+    if (notes.length === 0) return
+    await this.#guard(() => this.#client.hset(keys.notes(catalog), ...notes.flat()))
+  }
+
+  async notes (catalog: CatalogName, ids: readonly string[]): Promise<Array<string | null>> {
+    if (ids.length === 0) return []
+    return await this.#guard(() => this.#client.hmget(keys.notes(catalog), ...ids))
+  }
+
+  async subscribe (onMessage: (message: string) => void, onState?: (up: boolean) => void, channel: Channel = 'revocations'): Promise<Unsubscribe> {
     const subscriber = new Subscriber({
       connect: (attempt) => this.#subscriberConnection(attempt),
-      channel: this.#prefix + CHANNEL,
+      channel: this.#prefix + channel,
       onMessage,
       onState: onState ?? (() => {})
     })

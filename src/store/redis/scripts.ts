@@ -77,6 +77,28 @@ redis.call('PUBLISH', ARGV[1], table.concat(lines, '\\n'))
 return #lines`
   },
 
+  // KEYS: records; ARGV: channel, catalog, id, record, only-if-present ('1').
+  // Stored and announced in one step; an update never brings back a deleted record.
+  wpagPutRecord: {
+    numberOfKeys: 1,
+    lua: `if ARGV[5] == '1' and redis.call('HEXISTS', KEYS[1], ARGV[3]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+redis.call('PUBLISH', ARGV[1], ARGV[2] .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[4])
+return 1`
+  },
+
+  // KEYS: records, notes; ARGV: channel, catalog, then ids. Returns the ids that existed.
+  wpagDeleteRecords: {
+    numberOfKeys: 2,
+    lua: `local gone = {}
+for i = 3, #ARGV do
+  if redis.call('HDEL', KEYS[1], ARGV[i]) == 1 then gone[#gone + 1] = ARGV[i] end
+  redis.call('HDEL', KEYS[2], ARGV[i])
+  redis.call('PUBLISH', ARGV[1], ARGV[2] .. '\\n' .. ARGV[i] .. '\\n')
+end
+return gone`
+  },
+
   // KEYS: counter; ARGV: ttl. The TTL starts with the counter and is never extended.
   wpagIncr: {
     numberOfKeys: 1,
