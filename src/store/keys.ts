@@ -4,7 +4,6 @@
 // refresh tokens, `{rev}` for the revocation list and the generation marker, `{cat:<name>}`
 // for a catalog (API keys, OAuth clients).
 
-
 export const keys = {
   sessions: (uid: number) => `{u:${uid}}:sessions`,
   refresh: (uid: number, hash: string) => `{u:${uid}}:rt:${hash}`,
