@@ -43,12 +43,17 @@ export class Throttle {
     if (blocked.length > 0) throw new TooManyAttempts(Math.max(...blocked.map(([res]) => Math.ceil(res!.msBeforeNext / 1000))))
   }
 
-  /** A secret that did not verify: one more against the account and the IP. */
-  async failed (scope: ThrottleScope, account: string | null, ip: string): Promise<void> {
-    await this.#run(() => Promise.all([
+  /**
+   * A secret that did not verify: one more against the account and the IP.
+   * Returns for how many seconds they are now refused (0: not yet).
+   */
+  async failed (scope: ThrottleScope, account: string | null, ip: string): Promise<number> {
+    const [byIp, byAccount] = await this.#run(() => Promise.all([
       this.#ip.penalty(`${scope}:${ip}`, 1),
       account === null ? null : this.#account.penalty(`${scope}:${account}`, 1)
     ]))
+    const over = (res: RateLimiterRes | null, limit: number) => res !== null && res.consumedPoints >= limit ? Math.ceil(res.msBeforeNext / 1000) : 0
+    return Math.max(over(byIp, this.#settings.ip.attempts), over(byAccount, this.#settings.account.attempts))
   }
 
   /** A secret that verified: the account starts afresh (the IP's count stays). */
