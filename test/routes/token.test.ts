@@ -42,6 +42,29 @@ t.test('wrong password and unknown user are indistinguishable', async (t) => {
   }
 })
 
+t.test('password guessing is throttled per account and per IP, the same for unknown accounts', async (t) => {
+  const app = await buildTestApp(t, { auth: { throttle: { account: { attempts: 3, seconds: 60 }, ip: { attempts: 8, seconds: 60 } } } })
+  const attempt = (username: string, password: string, ip = '10.0.0.1') =>
+    app.inject({ method: 'POST', url: '/wp-json/api/v1/token', payload: { username, password }, remoteAddress: ip })
+  for (const account of ['author', 'nobody-here']) {
+    const codes = []
+    for (let i = 0; i < 4; i++) codes.push((await attempt(account, 'wrong')).statusCode)
+    t.same(codes, [401, 401, 429, 429], `${account}: the third failure reaches the limit`)
+    const refused = await attempt(account, account === 'author' ? 'author-password-123' : 'x', '10.0.0.2')
+    t.equal(refused.statusCode, 429, `${account}: the right password does not help while the account is refused`)
+    t.equal(refused.json().code, 'GW_ERR_TOO_MANY_ATTEMPTS')
+    t.ok(Number(refused.headers['retry-after']) > 0, 'with Retry-After')
+  }
+  t.equal((await attempt('editor', 'editor-password-123', '10.0.0.2')).statusCode, 200, 'other accounts are untouched')
+  t.equal((await attempt('editor', 'wrong', '10.0.0.2')).statusCode, 401)
+  t.equal((await attempt('editor', 'editor-password-123', '10.0.0.2')).statusCode, 200, 'a success clears the account\'s count')
+  // 10.0.0.1 has failed 6 times (3 per account; refusals are not counted): two more accounts reach its limit of 8.
+  const spray = [(await attempt('spray-1', 'wrong')).statusCode, (await attempt('spray-2', 'wrong')).statusCode]
+  t.same(spray, [401, 429], 'the IP reaches its limit across accounts')
+  t.equal((await attempt('contributor', 'contributor-password-123')).statusCode, 429, 'and is refused for any account')
+  t.equal((await attempt('contributor', 'contributor-password-123', '10.0.0.4')).statusCode, 200, 'from another IP that account works')
+})
+
 t.test('malformed token requests', async (t) => {
   const app = await buildTestApp(t)
   const cases: Array<[string, object]> = [
