@@ -46,7 +46,7 @@ t.test('the block editor: cookie + X-WP-Nonce', async (t) => {
 })
 
 t.test('cookie logins for REST can be switched off; wp-login.php and xmlrpc.php switches', async (t) => {
-  const app = await buildTestApp(t, { auth: { methods: ['jwt', 'apikey', 'basic'] }, site: { xmlrpc: 'pass' } })
+  const app = await buildTestApp(t, { auth: { methods: ['jwt'] }, site: { xmlrpc: 'pass' } })
   const { cookie, nonce } = await wpLogin(app)
   const me = await app.inject({ method: 'GET', url: '/wp-json/wp/v2/users/me', headers: { host, cookie, 'x-wp-nonce': nonce } })
   t.equal(me.statusCode, 401)
