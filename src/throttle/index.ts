@@ -36,11 +36,8 @@ export class Throttle {
       this.#ip.get(`${scope}:${ip}`),
       account === null ? null : this.#account.get(`${scope}:${account}`)
     ]))
-    const blocked = [
-      [byIp, this.#settings.ip.attempts] as const,
-      [byAccount, this.#settings.account.attempts] as const
-    ].filter(([res, limit]) => res !== null && res.consumedPoints >= limit)
-    if (blocked.length > 0) throw new TooManyAttempts(Math.max(...blocked.map(([res]) => Math.ceil(res!.msBeforeNext / 1000))))
+    const wait = this.#refusedFor(byIp, byAccount)
+    if (wait > 0) throw new TooManyAttempts(wait)
   }
 
   /**
@@ -52,6 +49,11 @@ export class Throttle {
       this.#ip.penalty(`${scope}:${ip}`, 1),
       account === null ? null : this.#account.penalty(`${scope}:${account}`, 1)
     ]))
+    return this.#refusedFor(byIp, byAccount)
+  }
+
+  /** Seconds until neither count is at its limit any more (0: neither is). */
+  #refusedFor (byIp: RateLimiterRes | null, byAccount: RateLimiterRes | null): number {
     const over = (res: RateLimiterRes | null, limit: number) => res !== null && res.consumedPoints >= limit ? Math.ceil(res.msBeforeNext / 1000) : 0
     return Math.max(over(byIp, this.#settings.ip.attempts), over(byAccount, this.#settings.account.attempts))
   }
