@@ -4,7 +4,7 @@ import { AssertionSigner, type AssertionFacts } from '../../src/bridge/assertion
 import { BRIDGE_SECRET, password, WP_URL, type Login } from '../helper.js'
 import {
   fill, fillRequest, FORM, JSON_TYPE, leaks, multipart, pairs, readTraces, RUN_ID, sendRaw,
-  TRACE_LABEL, tracesOf, type Headers, type RawResponse, type Trace
+  TRACE_LABEL, tracesOf, type CorpusCase, type RawResponse, type Trace
 } from './corpus.js'
 
 // The bridge corpus: requests sent straight to WordPress, past the gateway,
@@ -34,14 +34,8 @@ const CLASSES: Record<Class, string> = {
 
 type Values = Record<string, string>
 
-interface Case {
-  class: Class
-  name: string
-  method?: string
-  /** Placeholders: @@M@@ this case's marker, @@OPEN@@ and @@OTHER@@ the corpus's tags. */
-  path: string
-  headers?: Headers
-  body?: string
+/** Placeholders: @@M@@ this case's marker, @@OPEN@@ and @@OTHER@@ the corpus's tags. */
+interface Case extends CorpusCase<Class> {
   /** The X-WP-Gateway-Assertion sent, made at send time (fresh), from the values. */
   assertion?: (v: Values) => string
   /** A login cookie of WordPress's own goes along. */

@@ -4,7 +4,7 @@ import { AssertionSigner } from '../../src/bridge/assertion.js'
 import { BRIDGE_SECRET, buildTestApp, login, password, WP_UNGUARDED_URL, WP_URL } from '../helper.js'
 import {
   chunked, filler, FORM, JSON_TYPE, leaks, multipart, pairs, RUN_ID, sendRaw, fillRequest, readTraces,
-  TRACE_LABEL, tracesOf, type Headers, type RawResponse, type Trace, type Traces
+  TRACE_LABEL, tracesOf, type CorpusCase, type RawResponse, type Trace, type Traces
 } from './corpus.js'
 
 // The bypass corpus: ways to reach a protected or disabled WordPress route,
@@ -53,14 +53,8 @@ interface Expect {
   data?: boolean
 }
 
-interface Case extends Expect {
-  class: Class
-  name: string
-  method?: string
-  /** Placeholders: @@M@@ this case's marker, @@OPEN@@ and @@PROT@@ the corpus's tags, @@FORGED@@ a genuinely signed administrator's assertion, @@NONCE@@ the editor's wp_rest nonce. */
-  path: string
-  headers?: Headers
-  body?: string
+/** Placeholders: @@M@@ this case's marker, @@OPEN@@ and @@PROT@@ the corpus's tags, @@FORGED@@ a genuinely signed administrator's assertion, @@NONCE@@ the editor's wp_rest nonce. */
+interface Case extends Expect, CorpusCase<Class> {
   as?: Caller
   /** The editor's own wp-login.php cookie goes along. */
   cookie?: boolean

@@ -18,6 +18,13 @@ export interface RawRequest {
   body?: string | Buffer
 }
 
+/** A case of a corpus: a named request of a class, with the corpus's placeholders in its path, headers and body. */
+export interface CorpusCase<C extends string> extends Omit<RawRequest, 'body'> {
+  class: C
+  name: string
+  body?: string
+}
+
 export interface RawResponse {
   status: number
   /** Lower-case names; repeated headers keep every value. */
