@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import formbody from '@fastify/formbody'
 import { Type, type Static } from '@sinclair/typebox'
-import { InvalidCredentials, RefreshTokenInvalid, TokenMissing, TooManyAttempts } from '../errors.js'
+import { RefreshTokenInvalid, TokenMissing } from '../errors.js'
+import { checkPassword } from '../throttle/password.js'
 import type { WordPressUser } from '../bridge/client.js'
 import type { ClientInfo } from '../tokens/sessions.js'
 
@@ -21,27 +22,6 @@ export const TOKEN_PATH = '/wp-json/api/v1/token'
 export const REFRESH_PATH = '/wp-json/api/v1/token/refresh'
 export const VALIDATE_PATH = '/wp-json/api/v1/token-validate'
 const SMALL_BODY = 16 * 1024
-
-/**
- * A password checked by WordPress, throttled per account and per IP
- * (src/throttle): refused before the check while either has failed too
- * often, and after a failure that reaches the limit. The account is the
- * login or email as given, lower-cased (WordPress matches both without
- * regard to case), so a login and its email address count apart.
- */
-async function throttledLogin (app: FastifyInstance, login: string, password: string, ip: string): Promise<WordPressUser> {
-  const account = login.trim().toLowerCase()
-  await app.throttle.check('login', account, ip)
-  try {
-    const user = await app.bridge.authenticate(login, password)
-    await app.throttle.succeeded('login', account)
-    return user
-  } catch (err) {
-    if (!(err instanceof InvalidCredentials)) throw err
-    const wait = await app.throttle.failed('login', account, ip)
-    throw wait > 0 ? new TooManyAttempts(wait) : err
-  }
-}
 
 export const clientInfo = (request: FastifyRequest): ClientInfo => ({ userAgent: request.headers['user-agent'] ?? '', ip: request.ip })
 
@@ -64,7 +44,7 @@ export default async function tokenRoutes (app: FastifyInstance): Promise<void> 
   }
 
   app.post<{ Body: TokenRequest }>(TOKEN_PATH, { bodyLimit: SMALL_BODY, schema: { body: TokenRequest } }, async (request, reply) => {
-    const user = await throttledLogin(app, request.body.username, request.body.password, request.ip)
+    const user = await checkPassword(app, request.body.username, request.body.password, request.ip)
     const { sid, refreshToken } = await app.sessions.create(user.id, clientInfo(request))
     // RFC 6749 §5.1: token responses must not be cached.
     void reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
