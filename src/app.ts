@@ -11,6 +11,7 @@ import storePlugin from './plugins/store.js'
 import bridgePlugin from './plugins/bridge.js'
 import tokensPlugin from './plugins/tokens.js'
 import authenticationPlugin from './plugins/authentication.js'
+import oauthClientsPlugin from './plugins/oauth-clients.js'
 import errorHandler from './error-handler.js'
 import audit from './pipeline/audit.js'
 import healthRoutes from './routes/health.js'
@@ -19,6 +20,7 @@ import tokenRoutes from './routes/token.js'
 import revokeRoutes from './routes/revoke.js'
 import eventRoutes from './routes/events.js'
 import adminRoutes from './routes/admin.js'
+import oauthRoutes from './routes/oauth.js'
 import forward from './pipeline/forward.js'
 import { createGate } from './pipeline/gate.js'
 import cors from './cors.js'
@@ -62,6 +64,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(storePlugin, { store: opts.store })
   await app.register(bridgePlugin)
   await app.register(tokensPlugin)
+  // Before authentication: the Basic method authenticates clients too.
+  await app.register(oauthClientsPlugin)
   await app.register(authenticationPlugin)
   await app.register(errorHandler)
   await app.register(audit)
@@ -74,6 +78,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(revokeRoutes)
   await app.register(eventRoutes)
   await app.register(adminRoutes)
+  await app.register(oauthRoutes)
 
   await app.register(forward, {
     upstream: config.env.wordpressUrl,
