@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { buildTestApp, login, password, USERS } from '../helper.js'
+import { buildTestApp, login, password, redisStore, startRedis, throwawayUser, USERS } from '../helper.js'
 
 // OAuth 2.0 clients and grants (RFC 6749, 7009, 7662, 8414) through the
 // gateway to the real test WordPress and Redis.
@@ -394,4 +394,46 @@ t.test('the interface the Basic authenticator calls', async (t) => {
   const after = await app.oauthClients.authenticateClient(client.client_id, client.client_secret, '127.0.0.1')
   t.ok(after.issuedAt! >= identity.issuedAt!, 'with a fresh snapshot')
   t.equal((await post(app, TOKEN, { grant_type: 'client_credentials' }, basic(client))).statusCode, 200)
+})
+
+t.test('clients follow their service user: a role change is re-read, a deletion deletes the client', async (t) => {
+  const app = await buildTestApp(t, config)
+  const admin = bearer(await login(app, 'admin'))
+  const user = await throwawayUser(t, app, 'author')
+  const client = await createClient(app, { name: 'follows', user_id: user.id, grant_types: ['client_credentials'] })
+  t.same((await app.oauthClients.authenticateClient(client.client_id, client.client_secret, '127.0.0.1')).roles, ['author'])
+
+  // What the bridge's event does (src/routes/events.ts): the change, then the user's listeners.
+  t.equal((await app.inject({ method: 'POST', url: `/wp-json/wp/v2/users/${user.id}`, headers: admin, payload: { roles: ['editor'] } })).statusCode, 200)
+  await app.userChanges.changed(user.id, 'roles_changed')
+  t.same((await app.oauthClients.authenticateClient(client.client_id, client.client_secret, '127.0.0.1')).roles, ['editor'], 'the snapshot was read again')
+  const token = (await post(app, TOKEN, { grant_type: 'client_credentials' }, basic(client))).json().access_token
+  t.same(JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).roles, ['editor'])
+
+  t.equal((await app.inject({ method: 'DELETE', url: `/wp-json/wp/v2/users/${user.id}?force=true&reassign=1`, headers: admin })).statusCode, 200)
+  await app.userChanges.changed(user.id, 'user_deleted')
+  t.notOk((await app.inject({ method: 'GET', url: '/_gateway/admin/clients', headers: admin })).json().clients.some((c: Client) => c.client_id === client.client_id), 'the client is gone')
+  t.equal((await app.inject({ method: 'GET', url: '/wp-json/wp/v2/categories', headers: bearer(token) })).json().code, 'GW_ERR_TOKEN_REVOKED', 'its token with it')
+  oauthError(t, await post(app, TOKEN, { grant_type: 'client_credentials' }, basic(client)), 401, 'invalid_client', 'the deleted client')
+})
+
+t.test('a store that cannot answer fails closed: 503 temporarily_unavailable, never a token', async (t) => {
+  const redis = await startRedis(t)
+  const store = redisStore(redis.url, { commandTimeoutMs: 300 })
+  await store.connect()
+  t.teardown(async () => { await store.close() })
+  const app = await buildTestApp(t, { ...config, store: { commandTimeoutMs: 300 } }, { store })
+  const client = await createClient(app, { name: 'outage', user_id: USERS.editor.id, grant_types: ['client_credentials', 'password'] })
+  t.equal((await post(app, TOKEN, { grant_type: 'client_credentials' }, basic(client))).statusCode, 200)
+  const admin = bearer(await login(app, 'admin'))
+
+  await redis.stop()
+  for (const [name, fields] of [['client_credentials', { grant_type: 'client_credentials' }], ['password', { grant_type: 'password', username: 'author', password: password('author') }]] as const) {
+    const res = await post(app, TOKEN, fields, basic(client))
+    t.equal(res.statusCode, 503, `${name}: ${res.body}`)
+    t.equal(res.json().error, 'temporarily_unavailable', name)
+    t.notOk('access_token' in res.json(), name)
+  }
+  const made = await app.inject({ method: 'POST', url: '/_gateway/admin/clients', headers: admin, payload: { name: 'x', user_id: 2, grant_types: ['password'] } })
+  t.equal(made.statusCode, 503, 'no client is made either')
 })
