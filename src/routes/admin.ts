@@ -24,7 +24,8 @@ const view = (s: SessionInfo) => ({
   last_used_at: new Date(s.lastUsedAt).toISOString(),
   expires_at: new Date(s.expiresAt).toISOString(),
   user_agent: s.userAgent,
-  ip: s.ip
+  ip: s.ip,
+  ...(s.clientId === undefined ? {} : { client_id: s.clientId })
 })
 
 /** Operators' routes (README, "Admin routes"); every action is logged with who did it. */

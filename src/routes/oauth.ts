@@ -5,7 +5,8 @@ import { authenticateClient } from '../oauth/client-auth.js'
 import { readParams } from '../oauth/params.js'
 import { NO_STORE, sendOAuthError } from '../oauth/respond.js'
 import { tokenEndpoint } from '../oauth/token-endpoint.js'
-import { introspect, revoke } from '../oauth/introspect.js'
+import { introspect } from '../oauth/introspect.js'
+import { revoke } from '../oauth/revoke.js'
 import { INTROSPECT_PATH, issuerOf, METADATA_PATH, metadata, OAUTH_REVOKE_PATH, OAUTH_TOKEN_PATH } from '../oauth/metadata.js'
 
 const SMALL_BODY = 16 * 1024

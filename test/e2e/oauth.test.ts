@@ -159,6 +159,7 @@ t.test('password grant, refresh rotation, reuse detection, and refresh tokens bo
   t.equal(me.json().id, USERS.author.id, 'the token acts as the user who gave the password, not the service user')
   const sessions = (await app.inject({ method: 'GET', url: `/_gateway/admin/users/${USERS.author.id}/sessions`, headers: bearer(await login(app, 'admin')) })).json().sessions
   t.equal(sessions.length, 1, 'the grant started a session')
+  t.equal(sessions[0].client_id, a.client_id, 'which names its client')
 
   oauthError(t, await post(app, TOKEN, { grant_type: 'password', username: 'author', password: 'wrong' }, basic(a)), 400, 'invalid_grant', 'wrong password')
   oauthError(t, await post(app, TOKEN, { grant_type: 'password', username: 'nobody-here', password: 'wrong' }, basic(a)), 400, 'invalid_grant', 'unknown user')
