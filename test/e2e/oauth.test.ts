@@ -2,7 +2,8 @@ import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { buildTestApp, login, password, redisStore, startRedis, throwawayUser, USERS } from '../helper.js'
+import { keyedHash } from '../../src/util/keyed-hash.js'
+import { buildTestApp, login, password, redisStore, startRedis, testConfig, throwawayUser, USERS } from '../helper.js'
 
 // OAuth 2.0 clients and grants (RFC 6749, 7009, 7662, 8414) through the
 // gateway to the real test WordPress and Redis.
@@ -64,6 +65,9 @@ t.test('admin: clients are made, listed and deleted by administrators only; secr
   const listed = list.json().clients.find((x: { client_id: string }) => x.client_id === c.client_id)
   t.same(Object.keys(listed).sort(), ['client_id', 'created_at', 'grant_types', 'name', 'scopes', 'user_id'], 'no secret, no hash')
   t.notOk(list.body.includes(c.client_secret))
+  const stored = JSON.stringify(await app.store.records('clients'))
+  t.notOk(stored.includes(c.client_secret), 'the store holds no secret')
+  t.ok(stored.includes(keyedHash(app.config.env.hashSecret, 'client', c.client_secret)), 'only its keyed hash')
 
   const bad: Array<[string, object]> = [
     ['no grant types', { name: 'x', user_id: 2, grant_types: [] }],
@@ -376,6 +380,11 @@ t.test('RFC 8414 metadata: every URL absolute, issuer from config or from the re
   t.equal(f.json().issuer, 'https://api.example.test')
   t.equal(f.json().token_endpoint, 'https://api.example.test/wp-json/api/v1/oauth/token')
   t.equal(f.headers['cache-control'], 'public, max-age=300')
+  const fromTokens = await buildTestApp(t, { tokens: { issuer: 'https://tokens.example.test' } })
+  t.equal((await fromTokens.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })).json().issuer, 'https://tokens.example.test', 'tokens.issuer when it is an origin')
+  for (const issuer of ['https://api.example.test/path', 'api.example.test', 'https://user@api.example.test']) {
+    t.throws(() => testConfig({ oauth: { issuer } }), /oauth\/issuer|oauth\.issuer/, `oauth.issuer ${issuer} is refused at start-up`)
+  }
 })
 
 t.test('the interface the Basic authenticator calls', async (t) => {
