@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { keyedHash } from '../../src/util/keyed-hash.js'
+import { MemoryStore } from '../../src/store/memory.js'
 import { buildTestApp, login, password, redisStore, startRedis, testConfig, throwawayUser, USERS } from '../helper.js'
 
 // OAuth 2.0 clients and grants (RFC 6749, 7009, 7662, 8414) through the
@@ -446,4 +447,15 @@ t.test('a store that cannot answer fails closed: 503 temporarily_unavailable, ne
   }
   const made = await app.inject({ method: 'POST', url: '/_gateway/admin/clients', headers: admin, payload: { name: 'x', user_id: 2, grant_types: ['password'] } })
   t.equal(made.statusCode, 503, 'no client is made either')
+})
+
+t.test('the in-process store serves clients and grants too (a single instance without REDIS_URL)', async (t) => {
+  const app = await buildTestApp(t, config, { store: new MemoryStore() })
+  const client = await createClient(app, { name: 'local', user_id: USERS.editor.id, grant_types: ['client_credentials', 'password', 'refresh_token'], scopes: ['profile'] })
+  const pw = await post(app, TOKEN, { grant_type: 'password', username: 'author', password: password('author') }, basic(client))
+  t.equal(pw.statusCode, 200, pw.body)
+  const refreshed = await post(app, TOKEN, { grant_type: 'refresh_token', refresh_token: pw.json().refresh_token }, basic(client))
+  t.equal(refreshed.statusCode, 200, refreshed.body)
+  t.equal((await app.inject({ method: 'GET', url: '/wp-json/wp/v2/users/me', headers: bearer(refreshed.json().access_token) })).json().id, USERS.author.id)
+  t.same((await post(app, INTROSPECT, { token: pw.json().refresh_token }, basic(client))).json(), { active: false }, 'the spent refresh token')
 })
