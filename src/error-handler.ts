@@ -60,9 +60,12 @@ async function errorHandler (app: FastifyInstance): Promise<void> {
     const retryAfter = (err as { retryAfter?: unknown }).retryAfter
     if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter))
     if (status === 401) {
-      const challenge = code !== undefined && TOKEN_ERRORS.has(code)
-        ? 'Bearer realm="wp-auth-gateway", error="invalid_token"'
-        : 'Bearer realm="wp-auth-gateway"'
+      const own = (err as { challenge?: unknown }).challenge
+      const challenge = typeof own === 'string'
+        ? own
+        : code !== undefined && TOKEN_ERRORS.has(code)
+          ? 'Bearer realm="wp-auth-gateway", error="invalid_token"'
+          : 'Bearer realm="wp-auth-gateway"'
       void reply.header('www-authenticate', challenge)
     }
     return send(reply, status, code?.startsWith('GW_ERR_') === true ? code : 'GW_ERR_BAD_REQUEST', err.message)

@@ -42,6 +42,12 @@ export const AuthMethodRefused = clientError('GW_ERR_AUTH_METHOD_REFUSED', 'This
 export const EventUnauthenticated = clientError('GW_ERR_EVENT_UNAUTHENTICATED', 'The event is not signed by the bridge, or was already received.', 401)
 export const SessionNotFound = clientError('GW_ERR_SESSION_NOT_FOUND', 'No such session.', 404)
 export const InvalidCredentials = clientError('GW_ERR_INVALID_CREDENTIALS', 'Invalid username or password.', 401)
+export const BasicMalformed = clientError('GW_ERR_BASIC_MALFORMED', 'The Basic credentials are malformed: base64 of login:password is expected.', 401)
+export const TlsRequired = clientError('GW_ERR_TLS_REQUIRED', 'Basic credentials are accepted only over HTTPS.', 403)
+/** The challenge a 401 carries for credentials sent with Basic (RFC 7617 §2); Bearer otherwise. */
+export function withBasicChallenge<E extends Error> (err: E): E & { challenge: string } {
+  return Object.assign(err, { challenge: 'Basic realm="wp-auth-gateway", charset="UTF-8"' })
+}
 export const BadRequest = clientError('GW_ERR_BAD_REQUEST', '%s', 400)
 export const BodyTooLarge = clientError('GW_ERR_BODY_TOO_LARGE', 'The request body is too large.', 413)
 

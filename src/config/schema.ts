@@ -16,8 +16,8 @@ export const Method = Type.Union(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE
 
 /** The methods enabled when auth.methods is not set. */
 export const DEFAULT_METHODS = ['jwt', 'cookie'] as const
-/** Named in the contract, refused by the configuration until they are built: apikey and basic. */
-export const NOT_YET_AVAILABLE: readonly string[] = ['apikey', 'basic']
+/** Named in the contract, refused by the configuration until they are built: apikey. */
+export const NOT_YET_AVAILABLE: readonly string[] = ['apikey']
 export const AuthMethod = Type.Union(AUTH_METHODS.map((m) => Type.Literal(m)))
 
 const LogLevel = Type.Union((['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const).map((l) => Type.Literal(l)), { default: 'info' })

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { AuthenticationChain, type Authenticator, type AuthMethod } from '../pipeline/authenticate/index.js'
 import { BearerJwtAuthenticator } from '../pipeline/authenticate/bearer-jwt.js'
+import { BasicAuthenticator } from '../pipeline/authenticate/basic.js'
 import { WordPressCookieAuthenticator } from '../pipeline/authenticate/wp-cookie.js'
 import { Policy } from '../pipeline/policy.js'
 
@@ -22,7 +23,7 @@ async function authenticationPlugin (app: FastifyInstance): Promise<void> {
     jwt: () => new BearerJwtAuthenticator(app.accessTokens, app.revocations),
     cookie: () => new WordPressCookieAuthenticator(app.bridge, app.revocations),
     apikey: () => undefined,
-    basic: () => undefined
+    basic: () => new BasicAuthenticator(app.passwords, app.revocations, app.userChanges, app.config.env.hashSecret, app.config.auth.basic)
   }
   const chain = app.config.auth.methods.flatMap((m) => make[m]() ?? [])
   app.decorate('authentication', new AuthenticationChain(chain, app.config.auth.header))
