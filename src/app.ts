@@ -21,6 +21,7 @@ import eventRoutes from './routes/events.js'
 import adminRoutes from './routes/admin.js'
 import forward from './pipeline/forward.js'
 import { createGate } from './pipeline/gate.js'
+import { RateLimits } from './throttle/rate-limits.js'
 import cors from './cors.js'
 import { clientErrorHandler } from './client-errors.js'
 import { restErrorBody } from './errors.js'
@@ -89,7 +90,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
       auth: app.authentication,
       site: config.site,
       bodyLimit: config.server.bodyLimit,
-      resolve: { maxVars: config.upstream.maxInputVars }
+      resolve: { maxVars: config.upstream.maxInputVars },
+      limits: new RateLimits(app.store)
     })
   })
   return app

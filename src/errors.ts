@@ -38,6 +38,11 @@ const TooManyAttemptsError = clientError('GW_ERR_TOO_MANY_ATTEMPTS', 'Too many f
 export const TooManyAttempts = function (retryAfterSeconds: number) {
   return Object.assign(new TooManyAttemptsError(retryAfterSeconds), { retryAfter: Math.max(1, retryAfterSeconds) })
 } as unknown as new (retryAfterSeconds: number) => Error & { code: string, retryAfter: number }
+const RateLimitedError = clientError('GW_ERR_RATE_LIMITED', 'Too many requests to this route; try again in %d seconds.', 429)
+/** A rule's rateLimit reached: 429 with Retry-After. */
+export const RateLimited = function (retryAfterSeconds: number) {
+  return Object.assign(new RateLimitedError(retryAfterSeconds), { retryAfter: Math.max(1, retryAfterSeconds) })
+} as unknown as new (retryAfterSeconds: number) => Error & { code: string, retryAfter: number }
 export const AuthMethodRefused = clientError('GW_ERR_AUTH_METHOD_REFUSED', 'This route does not accept %s credentials.', 403)
 export const EventUnauthenticated = clientError('GW_ERR_EVENT_UNAUTHENTICATED', 'The event is not signed by the bridge, or was already received.', 401)
 export const SessionNotFound = clientError('GW_ERR_SESSION_NOT_FOUND', 'No such session.', 404)

@@ -81,6 +81,7 @@ function checkMeaning (file: unknown, problems: string[]): void {
     if (conditions.length > 0 && rule.access !== 'authenticated') {
       problems.push(`config policy.rules.${i} (${rule.route}): ${conditions.join(', ')} only apply to access: authenticated`)
     }
+    if (rule.rateLimit !== undefined && rule.access === 'deny') problems.push(`config policy.rules.${i} (${rule.route}): rateLimit does not apply to access: deny`)
     const overlap = rule.roles?.filter((r) => rule.notRoles?.includes(r)) ?? []
     if (overlap.length > 0) problems.push(`config policy.rules.${i} (${rule.route}): ${overlap.join(', ')} is both in roles and notRoles`)
   })

@@ -24,6 +24,13 @@ const LogLevel = Type.Union((['fatal', 'error', 'warn', 'info', 'debug', 'trace'
 
 const Names = Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_:.-]+$' }), { minItems: 1, uniqueItems: true })
 
+export const RateLimit = Type.Object({
+  max: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+  windowSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
+  by: Type.Union([Type.Literal('ip'), Type.Literal('user'), Type.Literal('key')], { default: 'ip' })
+}, { additionalProperties: false })
+export type RateLimit = Static<typeof RateLimit>
+
 export const Rule = Type.Object({
   // `/wp/v2/posts` matches that route only; a trailing `*` matches by prefix
   // (`/wp/v2/posts*` also covers `/wp/v2/posts/12`). Case-insensitive, like
@@ -37,7 +44,11 @@ export const Rule = Type.Object({
   notRoles: Type.Optional(Names),
   scopes: Type.Optional(Names),
   // With access: authenticated only: the methods this route accepts (default: every enabled one).
-  authenticators: Type.Optional(Type.Array(AuthMethod, { minItems: 1, uniqueItems: true }))
+  authenticators: Type.Optional(Type.Array(AuthMethod, { minItems: 1, uniqueItems: true })),
+  // At most `max` requests per `windowSeconds` to the routes this rule covers,
+  // counted per client IP, per user, or per API key or OAuth client (user,
+  // then IP, for callers without one), shared by every replica.
+  rateLimit: Type.Optional(RateLimit)
 }, { additionalProperties: false })
 export type Rule = Static<typeof Rule>
 
