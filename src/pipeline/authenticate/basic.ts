@@ -92,8 +92,8 @@ export class BasicAuthenticator implements Authenticator {
     if (header?.scheme !== 'basic') return null
     // Behind a TLS terminator, server.trustProxy lets X-Forwarded-Proto say https.
     if (this.#settings.requireTls && request.protocol !== 'https') throw new TlsRequired()
-    const { userId, password } = decodeBasic(header.value)
-    if (this.#clients?.isClientId(userId) === true) return this.#clients.authenticateClient(userId, password, request.ip).catch(challenge)
+    if (header.value.length > 8192) throw withBasicChallenge(new BasicMalformed())
+    // A remembered credential was read in full when it was first verified: the lookup comes first.
     const key = keyedHash(this.#hashKey, 'basic', header.value)
     const hit = this.#cache?.get(key)
     if (hit !== undefined) {
@@ -101,8 +101,11 @@ export class BasicAuthenticator implements Authenticator {
       if (wait > 0) throw new TooManyAttempts(wait)
       const cut = this.#revocations.isUserCutOff(hit.identity.userId, hit.verifiedAt)
       if (cut === false) return hit.identity
-      return Promise.resolve(cut).then((isCut) => isCut ? this.#verify(key, userId, password, request.ip) : hit.identity)
+      if (cut === true) return this.#reverify(key, header.value, request.ip)
+      return Promise.resolve(cut).then((isCut) => isCut ? this.#reverify(key, header.value, request.ip) : hit.identity)
     }
+    const { userId, password } = decodeBasic(header.value)
+    if (this.#clients?.isClientId(userId) === true) return this.#clients.authenticateClient(userId, password, request.ip).catch(challenge)
     return this.#verify(key, userId, password, request.ip)
   }
 
@@ -111,6 +114,12 @@ export class BasicAuthenticator implements Authenticator {
     if (this.#cache === null) return
     const id = String(uid)
     for (const [key, entry] of this.#cache.entries()) if (entry.identity.userId === id) this.#cache.delete(key)
+  }
+
+  /** A remembered login whose user has changed since: WordPress is asked again. */
+  async #reverify (key: string, value: string, ip: string): Promise<Identity> {
+    const { userId, password } = decodeBasic(value)
+    return await this.#verify(key, userId, password, ip)
   }
 
   async #verify (key: string, login: string, password: string, ip: string): Promise<Identity> {
