@@ -3,7 +3,8 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { buildTestApp, EVENTS_PORT, login, password, throwawayUser, USERS, WP_DIR, type Login } from '../helper.js'
+import { randomBytes } from 'node:crypto'
+import { buildTestApp, EVENTS_PORT, login, password, REDIS_URL, redisStore, throwawayUser, USERS, WP_DIR, type Login } from '../helper.js'
 
 // Basic credentials through the gateway to the real test WordPress: account
 // passwords and Application Passwords, checked by WordPress's own
@@ -143,11 +144,16 @@ t.test('a password change, role change, deletion or logout everywhere drops what
   t.equal(after.statusCode, 200)
   t.same(after.json().roles, ['editor'], 'a role change is seen at once')
 
+  t.equal((await me(other, renamed)).statusCode, 200)
+  const logoutChecks = countBridgeChecks(other)
+  await php(`wp_set_current_user(${user.id}); wp_logout();`)
+  t.equal((await me(other, renamed)).statusCode, 200, 'after a logout in WordPress, the password is asked for again')
+  t.equal(logoutChecks.count, 1)
+
   const revoked = await app.inject({ method: 'POST', url: `/_gateway/admin/users/${user.id}/revoke`, headers: admin })
   t.equal(revoked.statusCode, 200, revoked.body)
-  const checks = countBridgeChecks(other)
   t.equal((await me(other, renamed)).statusCode, 200, 'after logout everywhere, the password is asked for again')
-  t.equal(checks.count, 1)
+  t.equal(logoutChecks.count, 2)
 
   const deleted = await app.inject({ method: 'DELETE', url: `/wp-json/wp/v2/users/${user.id}?force=true&reassign=1`, headers: admin })
   t.equal(deleted.statusCode, 200)
@@ -171,4 +177,24 @@ t.test('guessing over Basic is throttled per account, login and email alike, and
   const unknown = []
   for (let i = 0; i < 4; i++) unknown.push((await me(app, basic('no-such-user-at-all', `guess-${i}`))).statusCode)
   t.same(unknown, [401, 401, 429, 429], 'unknown accounts are counted the same way')
+})
+
+t.test('failed attempts on one replica count on the other', async (t) => {
+  // Two gateways with connections of their own to one Redis, as two replicas would have.
+  const keyPrefix = `wpag-test:${randomBytes(6).toString('hex')}:`
+  const config = { auth: { methods: ['jwt', 'basic'], basic: { requireTls: false }, throttle: { account: { attempts: 4, seconds: 60 }, ip: { attempts: 100, seconds: 60 } } } }
+  const replicas = []
+  for (let i = 0; i < 2; i++) {
+    const store = redisStore(REDIS_URL, { keyPrefix })
+    await store.connect()
+    t.teardown(async () => { await store.close() })
+    replicas.push(await buildTestApp(t, config, { store }))
+  }
+  const [a, b] = replicas as [FastifyInstance, FastifyInstance]
+  const user = await throwawayUser(t, a, 'author')
+  const codes = []
+  for (const app of [a, b, a, b, a, b]) codes.push((await me(app, basic(user.login, `guess-${codes.length}`))).statusCode)
+  t.same(codes, [401, 401, 401, 429, 429, 429], 'the fourth failure, on either replica, reaches the limit')
+  t.equal((await me(b, basic(user.login, user.password))).statusCode, 429, 'the right password too, on the replica that never saw the login')
+  t.equal((await a.inject({ method: 'POST', url: '/wp-json/api/v1/token', payload: { username: user.login, password: user.password } })).statusCode, 429, 'and at the token endpoint: one count for every path')
 })
