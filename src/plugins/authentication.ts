@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { AuthenticationChain, type Authenticator, type AuthMethod } from '../pipeline/authenticate/index.js'
 import { BearerJwtAuthenticator } from '../pipeline/authenticate/bearer-jwt.js'
+import { ApiKeyAuthenticator } from '../pipeline/authenticate/api-key.js'
 import { WordPressCookieAuthenticator } from '../pipeline/authenticate/wp-cookie.js'
 import { Policy } from '../pipeline/policy.js'
 
@@ -21,7 +22,7 @@ async function authenticationPlugin (app: FastifyInstance): Promise<void> {
   const make: Record<AuthMethod, () => Authenticator | undefined> = {
     jwt: () => new BearerJwtAuthenticator(app.accessTokens, app.revocations),
     cookie: () => new WordPressCookieAuthenticator(app.bridge, app.revocations),
-    apikey: () => undefined,
+    apikey: () => new ApiKeyAuthenticator(app.apiKeys, app.revocations, app.throttle),
     basic: () => undefined
   }
   const chain = app.config.auth.methods.flatMap((m) => make[m]() ?? [])
@@ -29,4 +30,4 @@ async function authenticationPlugin (app: FastifyInstance): Promise<void> {
   app.decorate('policy', new Policy(app.config.policy))
 }
 
-export default fp(authenticationPlugin, { name: 'authentication', dependencies: ['tokens', 'bridge'] })
+export default fp(authenticationPlugin, { name: 'authentication', dependencies: ['tokens', 'bridge', 'api-keys'] })
