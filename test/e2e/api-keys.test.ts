@@ -1,6 +1,9 @@
 import t, { type Test } from 'tap'
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import type { FastifyInstance } from 'fastify'
-import { buildTestApp, EVENTS_PORT, login, startUpstream, throwawayUser, USERS, type Login } from '../helper.js'
+import { buildTestApp, EVENTS_PORT, login, password, redisStore, startRedis, startUpstream, throwawayUser, USERS, WP_DIR, WP_URL, type Login } from '../helper.js'
 
 // API keys against the real WordPress and Redis: who may make them, what they
 // may do (WordPress's capabilities still decide), what refuses them, and what
@@ -233,9 +236,19 @@ t.test('changes to the user in WordPress: deletion and a new password end keys, 
   t.equal(await createPost(t, app, kept.key), 403, 'as subscriber: WordPress refuses')
   t.equal((await keysOf(promoted.id)).length, 1)
 
+  // A logout from WordPress (the bridge's event; asynchronous, as the gateway answering it runs in this process).
+  await promisify(execFile)('php', ['-r', `require '${join(WP_DIR, 'load.php')}'; wp_set_current_user(${promoted.id}); wp_logout();`])
+  t.equal((await me(app, kept.key)).statusCode, 200, 'a logout from WordPress keeps the key')
+
   // Whatever cuts the user off refuses the key at once, on every replica, even before its record is touched.
   await app.sessions.revokeUser(promoted.id)
   t.equal((await me(app, kept.key)).json().code, 'GW_ERR_API_KEY_REVOKED')
+
+  const everywhere = await adminKey(app, { user_id: USERS.contributor.id, name: 'contributor bot' })
+  const revoked = await app.inject({ method: 'POST', url: `/_gateway/admin/users/${USERS.contributor.id}/revoke`, headers: await asAdmin() })
+  t.equal(revoked.statusCode, 200)
+  t.equal((await me(app, everywhere.key)).json().code, 'GW_ERR_API_KEY_INVALID', '"log out everywhere" ends the user\'s keys too')
+  t.same(await keysOf(USERS.contributor.id), [])
 })
 
 t.test('bad keys are throttled: 429 with Retry-After, then no verification at all', async (t) => {
@@ -311,4 +324,52 @@ t.test('bad input: refused with a clear code, and nothing is made', async (t) =>
   t.equal(third.statusCode, 409)
   t.equal(third.json().code, 'GW_ERR_API_KEY_LIMIT_REACHED')
   t.equal((await post(OWN_KEYS, bearer(await login(app, 'editor')), { name: 'editor\'s' })).statusCode, 201, 'the limit is per user')
+})
+
+t.test('a user makes a key from wp-admin with the login cookie and nonce', async (t) => {
+  const app = await buildTestApp(t, CONFIG)
+  const host = new URL(WP_URL).host
+  const loggedIn = await app.inject({
+    method: 'POST',
+    url: '/wp-login.php',
+    headers: { host, 'content-type': 'application/x-www-form-urlencoded', cookie: 'wordpress_test_cookie=WP%20Cookie%20check' },
+    payload: `log=author&pwd=${password('author')}&testcookie=1&redirect_to=%2Fwp-admin%2F`
+  })
+  t.equal(loggedIn.statusCode, 302)
+  const cookie = ([] as string[]).concat(loggedIn.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).filter((c) => /^wordpress_/.test(c!)).join('; ')
+  const nonce = (await app.inject({ method: 'GET', url: '/wp-admin/admin-ajax.php?action=rest-nonce', headers: { host, cookie } })).body
+  const made = await app.inject({ method: 'POST', url: OWN_KEYS, headers: { host, cookie, 'x-wp-nonce': nonce }, payload: { name: 'from wp-admin' } })
+  t.equal(made.statusCode, 201)
+  t.equal(made.json().user_id, USERS.author.id)
+  t.equal((await me(app, made.json().key)).json().id, USERS.author.id)
+  const withoutNonce = await app.inject({ method: 'POST', url: OWN_KEYS, headers: { host, cookie }, payload: { name: 'forged from another site' } })
+  t.equal(withoutNonce.statusCode, 401, 'the cookie alone (a cross-site request) makes nothing')
+  t.equal((await app.apiKeys.list(USERS.author.id)).length, 1)
+})
+
+t.test('when Redis is gone keys fail closed, and work again once it is back', async (t) => {
+  // Persisted, as production Redis should be: a Redis that comes back empty has lost the keys themselves.
+  const redis = await startRedis(t, { persist: true })
+  const store = redisStore(redis.url, { commandTimeoutMs: 300 })
+  await store.connect()
+  t.teardown(async () => { await store.close() })
+  const app = await buildTestApp(t, CONFIG, { store })
+  const { key } = await ownKey(app, 'editor')
+  t.equal((await me(app, key)).statusCode, 200)
+  await redis.stop()
+  let res = await me(app, key)
+  for (let i = 0; i < 100 && res.statusCode === 200; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    res = await me(app, key)
+  }
+  t.equal(res.statusCode, 503, 'refused, not served from a view that can no longer be trusted')
+  t.equal(res.json().code, 'GW_ERR_STORE_UNAVAILABLE')
+  const bad = await me(app, key.slice(0, -3) + 'AAA')
+  t.equal(bad.statusCode, 503, 'a wrong key cannot be counted either: refused')
+  await redis.start()
+  for (let i = 0; i < 100 && res.statusCode !== 200; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    res = await me(app, key)
+  }
+  t.equal(res.statusCode, 200, 'the key works again once Redis is back')
 })
