@@ -4,10 +4,13 @@ import { ApiKeyLimitReached, BadRequest } from '../errors.js'
 import { Catalog } from '../store/catalog.js'
 import type { Store } from '../store/index.js'
 import type { UserChange } from '../tokens/user-changes.js'
-import { newKey, parseRecord, type ApiKeyRecord } from './key.js'
+import { newKey, parseRecord, secretMatches, type ApiKeyRecord } from './key.js'
 import { LastUse, type Use } from './last-use.js'
 
-export { KEY_PREFIX, parseKey, secretMatches, type ApiKeyRecord } from './key.js'
+export { KEY_PREFIX, parseKey, type ApiKeyRecord } from './key.js'
+
+/** Stands in for an unknown key's hash: no secret hashes to it (43 characters, as the real ones). */
+const UNKNOWN = 'A'.repeat(43)
 
 export interface ApiKeySettings {
   hashSecret: Buffer
@@ -50,7 +53,14 @@ export class ApiKeys {
     this.catalog.onChange((id, record) => { this.#index(id, record) })
   }
 
-  get hashSecret (): Buffer { return this.#settings.hashSecret }
+  /**
+   * Whether the secret is the record's. With no record (an unknown id) the
+   * secret is hashed all the same, so an unknown id takes as long to refuse
+   * as a wrong secret.
+   */
+  matches (record: ApiKeyRecord | undefined, secret: string): record is ApiKeyRecord {
+    return secretMatches(this.#settings.hashSecret, record?.hash ?? UNKNOWN, secret) && record !== undefined
+  }
 
   async start (): Promise<void> {
     await this.catalog.start()

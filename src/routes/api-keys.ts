@@ -36,8 +36,10 @@ const KeyParams = Type.Object({ id: Type.String({ maxLength: 128 }) })
 type KeyParams = Static<typeof KeyParams>
 const KEY_ID = /^[0-9a-f]{24}$/
 
-/** Fastify's Ajv drops unknown fields (removeAdditional); here they are refused, as every field is checked. */
-// The route schemas below are all TypeBox schemas.
+/**
+ * Fastify's Ajv drops unknown fields (removeAdditional); these routes refuse
+ * them instead, checking with TypeBox (every schema here is one).
+ */
 const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
   const compiled = TypeCompiler.Compile(schema as TSchema)
   return (data) => {
@@ -67,8 +69,11 @@ const listed = (r: ListedApiKey) => ({
  * /wp-json/api/v1/. Answered by the gateway, never forwarded.
  */
 export default async function apiKeyRoutes (app: FastifyInstance): Promise<void> {
-  const audit = (request: FastifyRequest, actor: string | null, action: string, target: string, detail: object = {}) =>
-    request.log.info({ audit: { action, actor, target, ...detail } }, 'api key action')
+  // One line per action, as the other admin routes log theirs; never the key itself.
+  const adminAudit = (request: FastifyRequest, action: string, target: string, detail: object = {}) =>
+    request.log.info({ audit: { action, actor: request.adminActor, target, ...detail } }, 'admin action')
+  const ownAudit = (request: FastifyRequest, action: string, detail: object = {}) =>
+    request.log.info({ audit: { action, actor: `user:${request.keyOwner!.userId}`, target: `user:${request.keyOwner!.userId}`, ...detail } }, 'api key action')
 
   await app.register(async function adminApiKeyRoutes (admin) {
     admin.decorateRequest('adminActor', null)
@@ -79,21 +84,21 @@ export default async function apiKeyRoutes (app: FastifyInstance): Promise<void>
       const user = await app.bridge.getUser(userId)
       if (user === null) throw new UserNotFound()
       const { record, key } = await app.apiKeys.create({ user, kind: 'universal', name, scopes, expiresInSeconds: expiresIn, createdBy: request.adminActor ?? 'unknown' })
-      audit(request, request.adminActor, 'apikey.create', `user:${userId}`, { key: record.id })
+      adminAudit(request, 'apikey.create', `user:${userId}`, { key: record.id })
       return reply.code(201).header('cache-control', 'no-store').send(created(record, key))
     })
 
     admin.get<{ Querystring: ListQuery }>(ADMIN_API_KEYS_PATH, { schema: { querystring: ListQuery }, validatorCompiler }, async (request, reply) => {
       const { user_id: userId } = request.query
       const keys = await app.apiKeys.list(userId === undefined ? undefined : Number(userId))
-      audit(request, request.adminActor, 'apikey.list', userId === undefined ? 'all' : `user:${userId}`)
+      adminAudit(request, 'apikey.list', userId === undefined ? 'all' : `user:${userId}`)
       return reply.header('cache-control', 'no-store').send({ api_keys: keys.map(listed) })
     })
 
     admin.delete<{ Params: KeyParams }>(`${ADMIN_API_KEYS_PATH}/:id`, { schema: { params: KeyParams }, validatorCompiler }, async (request, reply) => {
       const { id } = request.params
       if (!KEY_ID.test(id) || !await app.apiKeys.remove(id)) throw new ApiKeyNotFound()
-      audit(request, request.adminActor, 'apikey.delete', `key:${id}`)
+      adminAudit(request, 'apikey.delete', `key:${id}`)
       return reply.code(204).send()
     })
   })
@@ -122,7 +127,7 @@ export default async function apiKeyRoutes (app: FastifyInstance): Promise<void>
     if (user === null) throw new UserNotFound()
     const { name, scopes = [], expires_in: expiresIn } = request.body
     const { record, key } = await app.apiKeys.create({ user, kind: 'personal', name, scopes, expiresInSeconds: expiresIn, createdBy: `user:${user.id}` })
-    audit(request, `user:${user.id}`, 'apikey.create', `user:${user.id}`, { key: record.id })
+    ownAudit(request, 'apikey.create', { key: record.id })
     return reply.code(201).header('cache-control', 'no-store').send(created(record, key))
   })
 
@@ -137,7 +142,7 @@ export default async function apiKeyRoutes (app: FastifyInstance): Promise<void>
     const { id } = request.params
     // Another user's key answers as an unknown one: its id tells the caller nothing.
     if (!KEY_ID.test(id) || !await app.apiKeys.remove(id, Number(identity.userId))) throw new ApiKeyNotFound()
-    audit(request, `user:${identity.userId}`, 'apikey.delete', `key:${id}`)
+    ownAudit(request, 'apikey.delete', { key: id })
     return reply.code(204).send()
   })
 }

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { LRUCache } from 'lru-cache'
-import { KEY_PREFIX, parseKey, secretMatches, type ApiKeyRecord, type ApiKeys } from '../../api-keys/index.js'
+import { KEY_PREFIX, parseKey, type ApiKeyRecord, type ApiKeys } from '../../api-keys/index.js'
 import { ApiKeyExpired, ApiKeyInvalid, ApiKeyRevoked, TooManyAttempts } from '../../errors.js'
 import type { Throttle } from '../../throttle/index.js'
 import type { Revocations } from '../../tokens/revocation.js'
@@ -51,7 +51,7 @@ export class ApiKeyAuthenticator implements Authenticator {
   }
 
   #check (request: FastifyRequest, record: ApiKeyRecord | undefined, id: string, secret: string): Identity | Promise<Identity> {
-    if (record === undefined || !secretMatches(this.#keys.hashSecret, record.hash, secret)) return this.#failed(request, id)
+    if (!this.#keys.matches(record, secret)) return this.#failed(request, id)
     // Only the holder of the secret learns that a key expired or was revoked.
     if (record.expiresAt !== null && record.expiresAt <= Date.now()) throw new ApiKeyExpired()
     const cut = this.#revocations.isUserCutOff(String(record.userId), record.verifiedAt)
