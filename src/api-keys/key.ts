@@ -34,6 +34,8 @@ export function secretMatches (hashSecret: Buffer, storedHash: string, secret: s
  * A key as every replica keeps it. The user's login, email and roles are a
  * snapshot taken at `verifiedAt` (ms); a cut-off of the user after that time
  * (a password change, a deletion) refuses the key until it is re-read.
+ * Fields a later version adds are let through: during a rolling upgrade,
+ * older replicas must not refuse the keys newer ones write.
  */
 export const ApiKeyRecord = Type.Object({
   id: Type.String({ pattern: '^[0-9a-f]{24}$' }),
@@ -50,7 +52,7 @@ export const ApiKeyRecord = Type.Object({
   expiresAt: Type.Union([Type.Integer(), Type.Null()]),
   verifiedAt: Type.Integer(),
   createdBy: Type.String()
-}, { additionalProperties: false })
+})
 export type ApiKeyRecord = Static<typeof ApiKeyRecord>
 
 /** A stored record, or undefined when it does not read as one (the catalog then treats it as absent). */

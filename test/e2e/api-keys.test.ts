@@ -150,9 +150,18 @@ t.test('refused keys: malformed, unknown, wrong secret, expired, deleted; never 
   t.equal(expired.json().code, 'GW_ERR_API_KEY_EXPIRED')
 
   t.equal((await me(app, key)).statusCode, 200, 'the real key works')
+  // A stored record that does not read as a key (a bad write, a tampered store) is no key at all.
+  await app.store.putRecord('apikeys', record.id, JSON.stringify({ ...record, roles: 'administrator' }))
+  let res = await me(app, key)
+  for (let i = 0; i < 50 && res.statusCode === 200; i++) res = await me(app, key)
+  t.equal(res.json().code, 'GW_ERR_API_KEY_INVALID', 'a record that does not parse is absent')
+  await app.apiKeys.catalog.put(record.id, record)
+  t.equal((await me(app, key)).statusCode, 200, 'and the key is back with its record')
+  const before = upstream.requests.length
   t.ok(await app.apiKeys.remove(record.id))
   t.equal((await me(app, key)).json().code, 'GW_ERR_API_KEY_INVALID', 'a deleted key is refused like an unknown one')
-  t.equal(upstream.requests.length, 1, 'only the good key reached WordPress')
+  t.equal(upstream.requests.length, before, 'and never reaches WordPress')
+  t.ok(upstream.requests.every((r) => r.url === '/wp-json/wp/v2/users/me' && r.headers.authorization === undefined), 'only good keys reached WordPress, without the key')
 })
 
 t.test('deleting keys: the administrator any, a user only their own', async (t) => {
