@@ -1,9 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { BridgeClient, WordPressUser } from '../bridge/client.js'
+import type { WordPressUser } from '../bridge/client.js'
 import { ApiKeyLimitReached, BadRequest } from '../errors.js'
 import { Catalog } from '../store/catalog.js'
 import type { Store } from '../store/index.js'
-import type { UserChange } from '../tokens/user-changes.js'
 import { newKey, parseRecord, secretMatches, type ApiKeyRecord } from './key.js'
 import { LastUse, type Use } from './last-use.js'
 
@@ -35,20 +34,18 @@ export type ListedApiKey = ApiKeyRecord & { lastUse: Use | undefined }
  * The API keys (README, "API keys"): a catalog every replica holds in memory
  * (src/store/catalog.ts), so that checking a key costs no round trip, with
  * an index of each user's keys beside it, so that a change to a user finds
- * their keys without a scan of the store.
+ * their keys without a scan of the store (./follow-up.ts).
  */
 export class ApiKeys {
   readonly catalog: Catalog<ApiKeyRecord>
   readonly lastUse: LastUse
-  readonly #bridge: BridgeClient
   readonly #settings: ApiKeySettings
   readonly #byUser = new Map<number, Set<string>>()
   readonly #owner = new Map<string, number>()
 
-  constructor (store: Store, bridge: BridgeClient, settings: ApiKeySettings, log: FastifyBaseLogger) {
+  constructor (store: Store, settings: ApiKeySettings, log: FastifyBaseLogger) {
     this.catalog = new Catalog(store, 'apikeys', log, parseRecord)
     this.lastUse = new LastUse(this.catalog, log)
-    this.#bridge = bridge
     this.#settings = settings
     this.catalog.onChange((id, record) => { this.#index(id, record) })
   }
@@ -80,7 +77,7 @@ export class ApiKeys {
     }
     // Live keys, counted from this replica's view: replicas creating at the same instant may each let one more through.
     const now = Date.now()
-    const live = (await this.#recordsOf(opts.user.id)).filter((r) => r.expiresAt === null || r.expiresAt > now)
+    const live = (await this.recordsOf(opts.user.id)).filter((r) => r.expiresAt === null || r.expiresAt > now)
     if (live.length >= maxPerUser) throw new ApiKeyLimitReached(maxPerUser)
     const lifetime = opts.expiresInSeconds ?? (maxLifetimeSeconds > 0 ? maxLifetimeSeconds : undefined)
     const { id, key, hash } = newKey(this.#settings.hashSecret)
@@ -105,7 +102,7 @@ export class ApiKeys {
 
   /** Every key, or one user's, with its last use. */
   async list (userId?: number): Promise<ListedApiKey[]> {
-    const records = userId === undefined ? await this.catalog.all() : await this.#recordsOf(userId)
+    const records = userId === undefined ? await this.catalog.all() : await this.recordsOf(userId)
     records.sort((a, b) => a.createdAt - b.createdAt)
     const uses = await this.lastUse.of(records.map((r) => r.id))
     return records.map((r) => ({ ...r, lastUse: uses.get(r.id) }))
@@ -118,27 +115,8 @@ export class ApiKeys {
     return (await this.catalog.delete([id])).length > 0
   }
 
-  /**
-   * A change to a user (src/tokens/user-changes.ts), after their cut-off is
-   * written. A new password, a deletion or "log out everywhere" ends the
-   * user's keys: whoever held the account may have made them. Roles changed
-   * and a logout keep them, acting with the user as WordPress now has them.
-   */
-  async userChanged (uid: number, change: UserChange): Promise<void> {
-    const records = await this.#recordsOf(uid)
-    if (records.length === 0) return
-    if (change === 'roles_changed' || change === 'logout') {
-      const user = await this.#bridge.getUser(uid)
-      if (user !== null) {
-        const verifiedAt = Date.now()
-        await Promise.all(records.map(async (r) => await this.catalog.update(r.id, { ...r, login: user.login, email: user.email, roles: user.roles, verifiedAt })))
-        return
-      }
-    }
-    await this.catalog.delete(records.map((r) => r.id))
-  }
-
-  async #recordsOf (uid: number): Promise<ApiKeyRecord[]> {
+  /** One user's keys: from the per-user index while the view is synced, otherwise from the store. */
+  async recordsOf (uid: number): Promise<ApiKeyRecord[]> {
     if (!this.catalog.synced) return (await this.catalog.all()).filter((r) => r.userId === uid)
     const records: ApiKeyRecord[] = []
     for (const id of this.#byUser.get(uid) ?? []) {

@@ -252,6 +252,14 @@ t.test('changes to the user in WordPress: deletion and a new password end keys, 
   // Whatever cuts the user off refuses the key at once, on every replica, even before its record is touched.
   await app.sessions.revokeUser(promoted.id)
   t.equal((await me(app, kept.key)).json().code, 'GW_ERR_API_KEY_REVOKED')
+  // Here no follow-up came (as when WordPress or the store failed at that moment): the sweep deletes the key a minute on.
+  await app.apiKeyFollowUp.sweep()
+  t.equal((await keysOf(promoted.id)).length, 1, 'not before the follow-up has had its minute')
+  const fresh = await adminKey(app, { user_id: promoted.id, name: 'made after the cut-off' })
+  await app.apiKeyFollowUp.sweep(Date.now() + 61_000)
+  t.same((await keysOf(promoted.id) as Array<{ id: string }>).map((k) => k.id), [fresh.id], 'a minute on, the cut-off key is deleted; one verified after the cut-off stays')
+  t.equal((await me(app, kept.key)).json().code, 'GW_ERR_API_KEY_INVALID')
+  t.equal((await me(app, fresh.key)).statusCode, 200)
 
   const everywhere = await adminKey(app, { user_id: USERS.contributor.id, name: 'contributor bot' })
   const revoked = await app.inject({ method: 'POST', url: `/_gateway/admin/users/${USERS.contributor.id}/revoke`, headers: await asAdmin() })
