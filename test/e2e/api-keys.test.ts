@@ -103,6 +103,11 @@ t.test('users make keys for themselves; WordPress\'s capabilities still decide w
 
   const own = await app.inject({ method: 'GET', url: OWN_KEYS, headers: bearer(await login(app, 'author')) })
   t.same(own.json().api_keys.map((k: { id: string }) => k.id), [author.id], 'the caller\'s keys only')
+  for (const url of ['/?rest_route=/api/v1/api-keys', '/index.php/wp-json/api/v1/api-keys', '/wp-json/api/v1/api-keys/']) {
+    const aliased = await app.inject({ method: 'GET', url, headers: bearer(await login(app, 'author')) })
+    t.equal(aliased.statusCode, 404, `only at its own path, never forwarded: ${url}`)
+    t.equal(aliased.json().code, 'GW_ERR_ROUTE_NOT_FOUND', url)
+  }
   t.equal(own.json().api_keys[0].kind, 'personal')
 
   const refused: Array<[string, Record<string, string>, number, string]> = [
@@ -142,12 +147,13 @@ t.test('refused keys: malformed, unknown, wrong secret, expired, deleted; never 
     const res = await me(app, value)
     t.equal(res.statusCode, 401, name)
     t.equal(res.json().code, code, name)
-    t.match(res.headers['www-authenticate'], /^Bearer realm=/, name)
+    t.equal(res.headers['www-authenticate'], 'Bearer realm="wp-auth-gateway", error="invalid_token"', name)
   }
   await new Promise((resolve) => setTimeout(resolve, 1100))
   const expired = await me(app, short.key)
   t.equal(expired.statusCode, 401)
   t.equal(expired.json().code, 'GW_ERR_API_KEY_EXPIRED')
+  t.match(expired.headers['www-authenticate'], /error="invalid_token"/, 'RFC 6750 §3.1: the client should get a new key')
 
   t.equal((await me(app, key)).statusCode, 200, 'the real key works')
   // A stored record that does not read as a key (a bad write, a tampered store) is no key at all.
