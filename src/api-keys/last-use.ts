@@ -50,12 +50,14 @@ export class LastUse {
     }
   }
 
-  /** The last use of each key: this replica's unwritten ones, else what the store holds. */
+  /** The last use of each key: the later of this replica's unwritten one and what the store holds (another's). */
   async of (ids: readonly string[]): Promise<Map<string, Use>> {
     const stored = await this.#catalog.notes(ids)
     const uses = new Map<string, Use>()
     ids.forEach((id, i) => {
-      const use = this.#pending.get(id) ?? parseUse(stored[i])
+      const mine = this.#pending.get(id)
+      const theirs = parseUse(stored[i])
+      const use = mine === undefined || (theirs !== undefined && theirs.at > mine.at) ? theirs : mine
       if (use !== undefined) uses.set(id, use)
     })
     return uses

@@ -78,6 +78,13 @@ t.test('an administrator makes a universal key for a service user; it acts as th
   const other = await buildTestApp(t, CONFIG, { store: app.store })
   const [fromStore] = await other.apiKeys.list(service.id)
   t.match(fromStore?.lastUse, { ip: '127.0.0.1', at: Number })
+  t.equal((await other.inject({ method: 'GET', url: '/wp-json/wp/v2/users/me', headers: bearer(made.key), remoteAddress: '127.0.0.7' })).statusCode, 200)
+  t.equal((await me(app, made.key)).statusCode, 200, 'used here too, earlier than…')
+  await new Promise((resolve) => setTimeout(resolve, 5))
+  t.equal((await other.inject({ method: 'GET', url: '/wp-json/wp/v2/users/me', headers: bearer(made.key), remoteAddress: '127.0.0.7' })).statusCode, 200, '…the last use, on the other replica')
+  await other.close()
+  const [afterClose] = await app.apiKeys.list(service.id)
+  t.equal(afterClose?.lastUse?.ip, '127.0.0.7', 'a replica writes its last uses when it closes, and the later use wins over this one\'s unwritten one')
 
   const decision = logs.map((l) => JSON.parse(l)).filter((l) => l.decision?.route === '/wp/v2/users/me').pop()?.decision
   t.match(decision, { result: 'allowed', via: 'apikey', user: String(service.id), key: made.id }, 'the audit line names the key')
