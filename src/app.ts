@@ -10,6 +10,7 @@ import type { Store } from './store/index.js'
 import storePlugin from './plugins/store.js'
 import bridgePlugin from './plugins/bridge.js'
 import tokensPlugin from './plugins/tokens.js'
+import apiKeysPlugin from './plugins/api-keys.js'
 import authenticationPlugin from './plugins/authentication.js'
 import errorHandler from './error-handler.js'
 import audit from './pipeline/audit.js'
@@ -19,6 +20,7 @@ import tokenRoutes from './routes/token.js'
 import revokeRoutes from './routes/revoke.js'
 import eventRoutes from './routes/events.js'
 import adminRoutes from './routes/admin.js'
+import apiKeyRoutes from './routes/api-keys.js'
 import forward from './pipeline/forward.js'
 import { createGate } from './pipeline/gate.js'
 import { RateLimits } from './throttle/rate-limits.js'
@@ -63,6 +65,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(storePlugin, { store: opts.store })
   await app.register(bridgePlugin)
   await app.register(tokensPlugin)
+  await app.register(apiKeysPlugin)
   await app.register(authenticationPlugin)
   await app.register(errorHandler)
   await app.register(audit)
@@ -75,6 +78,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(revokeRoutes)
   await app.register(eventRoutes)
   await app.register(adminRoutes)
+  await app.register(apiKeyRoutes)
 
   await app.register(forward, {
     upstream: config.env.wordpressUrl,

@@ -56,6 +56,14 @@ export function withBasicChallenge<E extends Error> (err: E): E & { challenge: s
 export const BadRequest = clientError('GW_ERR_BAD_REQUEST', '%s', 400)
 export const BodyTooLarge = clientError('GW_ERR_BODY_TOO_LARGE', 'The request body is too large.', 413)
 
+// API keys (README, "API keys"). Unknown id and wrong secret answer alike: a guess learns nothing.
+export const ApiKeyInvalid = clientError('GW_ERR_API_KEY_INVALID', 'The API key is invalid.', 401)
+export const ApiKeyExpired = clientError('GW_ERR_API_KEY_EXPIRED', 'The API key has expired.', 401)
+export const ApiKeyRevoked = clientError('GW_ERR_API_KEY_REVOKED', 'The API key was revoked by a change to its user; make a new one.', 401)
+export const ApiKeyNotFound = clientError('GW_ERR_API_KEY_NOT_FOUND', 'No such API key.', 404)
+export const ApiKeyLimitReached = clientError('GW_ERR_API_KEY_LIMIT_REACHED', 'The user already has %d API keys; delete one first.', 409)
+export const UserNotFound = clientError('GW_ERR_USER_NOT_FOUND', 'No such user.', 404)
+
 export const UpstreamUnavailable = createError('GW_ERR_UPSTREAM_UNAVAILABLE', 'WordPress could not be reached.', 502)
 export const BridgeUnavailable = createError('GW_ERR_BRIDGE_UNAVAILABLE', 'WordPress does not accept the gateway right now.', 503)
 export const StoreUnavailable = createError('GW_ERR_STORE_UNAVAILABLE', 'The gateway cannot verify requests right now.', 503)

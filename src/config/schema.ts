@@ -16,8 +16,6 @@ export const Method = Type.Union(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE
 
 /** The methods enabled when auth.methods is not set. */
 export const DEFAULT_METHODS = ['jwt', 'cookie'] as const
-/** Named in the contract, refused by the configuration until they are built: apikey. */
-export const NOT_YET_AVAILABLE: readonly string[] = ['apikey']
 export const AuthMethod = Type.Union(AUTH_METHODS.map((m) => Type.Literal(m)))
 
 const LogLevel = Type.Union((['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const).map((l) => Type.Literal(l)), { default: 'info' })
@@ -106,6 +104,11 @@ export const FileConfig = Type.Object({
       requireTls: Type.Boolean({ default: true }),
       // A verified login is remembered this long (keyed hash, never the password).
       cacheSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 60 })
+    }, { additionalProperties: false, default: {} }),
+    // API keys (wpgk_…): how many one user may hold, and the longest a new one may live (0: no limit).
+    apiKeys: Type.Object({
+      maxPerUser: Type.Integer({ minimum: 1, maximum: 1000, default: 25 }),
+      maxLifetimeSeconds: Type.Integer({ minimum: 0, maximum: 315_360_000, default: 0 })
     }, { additionalProperties: false, default: {} }),
     // Failed attempts at any secret, counted in Redis for every replica.
     throttle: Type.Object({

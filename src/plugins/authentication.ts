@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { AuthenticationChain, type Authenticator, type AuthMethod } from '../pipeline/authenticate/index.js'
 import { BearerJwtAuthenticator } from '../pipeline/authenticate/bearer-jwt.js'
 import { BasicAuthenticator } from '../pipeline/authenticate/basic.js'
+import { ApiKeyAuthenticator } from '../pipeline/authenticate/api-key.js'
 import { WordPressCookieAuthenticator } from '../pipeline/authenticate/wp-cookie.js'
 import { Policy } from '../pipeline/policy.js'
 
@@ -22,7 +23,7 @@ async function authenticationPlugin (app: FastifyInstance): Promise<void> {
   const make: Record<AuthMethod, () => Authenticator | undefined> = {
     jwt: () => new BearerJwtAuthenticator(app.accessTokens, app.revocations),
     cookie: () => new WordPressCookieAuthenticator(app.bridge, app.revocations),
-    apikey: () => undefined,
+    apikey: () => new ApiKeyAuthenticator(app.apiKeys, app.revocations, app.throttle),
     basic: () => new BasicAuthenticator(app.passwords, app.revocations, app.userChanges, app.config.env.hashSecret, app.config.auth.basic)
   }
   const chain = app.config.auth.methods.flatMap((m) => make[m]() ?? [])
@@ -30,4 +31,4 @@ async function authenticationPlugin (app: FastifyInstance): Promise<void> {
   app.decorate('policy', new Policy(app.config.policy))
 }
 
-export default fp(authenticationPlugin, { name: 'authentication', dependencies: ['tokens', 'bridge'] })
+export default fp(authenticationPlugin, { name: 'authentication', dependencies: ['tokens', 'bridge', 'api-keys'] })
