@@ -11,15 +11,21 @@ import { AccessTokens } from '../src/tokens/access-token.js'
 
 // npm run bench: every row measured one after another on this machine, in
 // one run, each target in a process of its own; ratios are against the bare
-// @fastify/http-proxy passthrough measured in the same run.
+// @fastify/http-proxy passthrough measured in the same run. The WordPress and
+// Redis are made for the run (scripts/with-test-services.sh) and removed after.
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8)
 const CONNECTIONS = 32
-const WP_URL = `http://127.0.0.1:${process.env.WP_TEST_PORT ?? 8890}`
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const need = (name: string): string => {
+  const value = process.env[name]
+  if (value === undefined || value === '') throw new Error(`${name} is not set: run the benchmark with npm run bench`)
+  return value
+}
+const WP_URL = need('WP_TEST_URL')
+const REDIS_URL = need('TEST_REDIS_URL')
 const JWT_SECRET = 'bench-jwt-secret-0123456789abcdefghijklmnopqrstu'
 const BRIDGE_SECRET = process.env.BRIDGE_SECRET ?? 'test-bridge-secret-0123456789abcdef0123456789abcdef'
-const PORTS = { stub: 9101, passthrough: 9102, hs256: 9103, rs256: 9104, express: 9105, gatewayWp: 9106 }
+const PORTS = { stub: 9101, passthrough: 9102, hs256: 9103, rs256: 9104, express: 9105, gatewayWp: 9106, basic: 9107, basicUncached: 9108 }
 const children: ChildProcess[] = []
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL') })
 
@@ -48,16 +54,26 @@ function start (name: string, args: string[], env: Record<string, string>, core 
 }
 
 const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
+// User + system CPU time of a process so far, in ms (/proc/<pid>/stat fields 14 and 15, in clock ticks).
+const TICK_MS = 1000 / Number((() => { try { return execFileSync('getconf', ['CLK_TCK']).toString().trim() } catch { return '100' } })())
+const cpuMs = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS
+}
 
-interface Row { name: string, rps: number, p50: number, p99: number, rssMb: number | null, status: string }
+interface Row { name: string, rps: number, p50: number, p99: number, rssMb: number | null, cpuUs: number | null, status: string }
 
-async function measure (name: string, url: string, headers: Record<string, string>, pid: number | null, opts: { overallRate?: number, duration?: number } = {}): Promise<Row> {
+async function measure (name: string, url: string, headers: Record<string, string>, pid: number | null, opts: { overallRate?: number, duration?: number, connections?: number } = {}): Promise<Row> {
+  const connections = opts.connections ?? CONNECTIONS
   // A short warm-up lets the JIT and the connection pools settle first.
-  await autocannon({ url, headers, connections: CONNECTIONS, duration: 2 })
-  const r = await autocannon({ url, headers, connections: CONNECTIONS, duration: opts.duration ?? DURATION, ...(opts.overallRate ? { overallRate: opts.overallRate } : {}) })
+  await autocannon({ url, headers, connections, duration: 2 })
+  const cpuBefore = pid === null ? 0 : cpuMs(pid)
+  const r = await autocannon({ url, headers, connections, duration: opts.duration ?? DURATION, ...(opts.overallRate ? { overallRate: opts.overallRate } : {}) })
+  // The target's own CPU time per answered request: steadier than req/s on a shared machine.
+  const cpuUs = pid === null || r.requests.total === 0 ? null : (cpuMs(pid) - cpuBefore) * 1000 / r.requests.total
   const statuses = Object.entries(r.statusCodeStats ?? {}).map(([code, s]) => `${code}×${(s as { count: number }).count}`).join(' ')
-  const row = { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, rssMb: pid === null ? null : peakRssMb(pid), status: statuses + (r.errors > 0 ? ` errors×${r.errors}` : '') }
-  process.stdout.write(`${name}: ${Math.round(row.rps)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, ${statuses}\n`)
+  const row = { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, rssMb: pid === null ? null : peakRssMb(pid), cpuUs, status: statuses + (r.errors > 0 ? ` errors×${r.errors}` : '') }
+  process.stdout.write(`${name}: ${Math.round(row.rps)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, ${cpuUs === null ? '' : `${cpuUs.toFixed(0)} µs CPU/req, `}${statuses}\n`)
   return row
 }
 
@@ -85,16 +101,15 @@ async function closedLoop (name: string, url: string, concurrency: number, secon
   await Promise.all(Array.from({ length: concurrency }, worker))
   latencies.sort((a, b) => a - b)
   const pct = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN)
-  const row = { name, rps: latencies.length / seconds, p50: pct(0.5), p99: pct(0.99), rssMb: null, status: [...statuses].map(([c, n]) => `${c}×${n}`).join(' ') + ` (closed loop, ${concurrency} at a time)` }
+  const row = { name, rps: latencies.length / seconds, p50: pct(0.5), p99: pct(0.99), rssMb: null, cpuUs: null, status: [...statuses].map(([c, n]) => `${c}×${n}`).join(' ') + ` (closed loop, ${concurrency} at a time)` }
   process.stdout.write(`${name}: ${Math.round(row.rps)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, ${row.status}\n`)
   return row
 }
 
 async function main (): Promise<void> {
-  execFileSync('bash', ['scripts/test-wordpress.sh', 'start'], { stdio: 'inherit' })
   const tsx = ['--import', 'tsx']
   const stubUrl = `http://127.0.0.1:${PORTS.stub}`
-  const stub = await start('stub', [...tsx, 'bench/stub.ts'], { PORT: String(PORTS.stub) }, 0)
+  const stub = await start('stub', [...tsx, 'bench/stub.ts'], { PORT: String(PORTS.stub), BRIDGE_UPSTREAM: WP_URL }, 0)
 
   // Gateways: the built server, as production runs it, with Redis and revocation on.
   const dir = mkdtempSync(join(tmpdir(), 'wpag-bench-'))
@@ -106,6 +121,12 @@ async function main (): Promise<void> {
   const hs = await start('gateway HS256', ['dist/server.js'], { ...gwEnv, PORT: String(PORTS.hs256), GATEWAY_CONFIG: join(dir, 'gateway.yaml') })
   const rs = await start('gateway RS256', ['dist/server.js'], { ...gwEnv, PORT: String(PORTS.rs256), GATEWAY_CONFIG: join(dir, 'rs256.yaml'), JWT_PRIVATE_KEY_FILE: join(dir, 'rsa.pem') })
   const gwWp = await start('gateway before WordPress', ['dist/server.js'], { ...gwEnv, WORDPRESS_URL: WP_URL, PORT: String(PORTS.gatewayWp), GATEWAY_CONFIG: join(dir, 'gateway.yaml') })
+  // Basic against the stub, whose bridge routes lead to the real WordPress: it checks the password.
+  const basicYaml = (cacheSeconds: number) => `server:\n  logLevel: info\nauth:\n  methods: [jwt, basic]\n  basic: { requireTls: false, cacheSeconds: ${cacheSeconds} }\npolicy:\n  default: authenticated\n`
+  writeFileSync(join(dir, 'basic.yaml'), basicYaml(3600))
+  writeFileSync(join(dir, 'basic-uncached.yaml'), basicYaml(0))
+  const basic = await start('gateway Basic', ['dist/server.js'], { ...gwEnv, PORT: String(PORTS.basic), GATEWAY_CONFIG: join(dir, 'basic.yaml') })
+  const basicUncached = await start('gateway Basic uncached', ['dist/server.js'], { ...gwEnv, PORT: String(PORTS.basicUncached), GATEWAY_CONFIG: join(dir, 'basic-uncached.yaml') })
   const passthrough = await start('passthrough', [...tsx, 'bench/passthrough.ts'], { PORT: String(PORTS.passthrough), UPSTREAM: stubUrl })
   const express = await start('express', [...tsx, 'bench/express-proxy.ts'], { PORT: String(PORTS.express), UPSTREAM: stubUrl, JWT_SECRET })
 
@@ -137,7 +158,20 @@ async function main (): Promise<void> {
   const hsRow = { ...byRps(peaks.map((p) => p[1])), name: 'gateway, valid HS256 token (median of 3)' }
   rows.push(base, hsRow)
   rows.push(await measure('gateway, valid RS256 token', `http://127.0.0.1:${PORTS.rs256}${path}`, bearer(rsToken), rs.pid!))
-  rows.push({ name: 'gateway, API key', rps: NaN, p50: NaN, p99: NaN, rssMb: null, status: 'not measured: the API key method does not exist yet' })
+  rows.push({ name: 'gateway, API key', rps: NaN, p50: NaN, p99: NaN, rssMb: null, cpuUs: null, status: 'not measured: the API key method does not exist yet' })
+  // Basic, remembered: measured back to back with the JWT row, three times, and the median ratio kept.
+  const basicAuth = { authorization: `Basic ${Buffer.from('editor:editor-password-123').toString('base64')}` }
+  const basicPairs: Array<[Row, Row]> = []
+  for (let i = 0; i < 3; i++) {
+    basicPairs.push([
+      await measure(`gateway, valid HS256 token (Basic pair, run ${i + 1})`, `http://127.0.0.1:${PORTS.hs256}${path}`, bearer(hsToken), hs.pid!),
+      await measure(`gateway, Basic, verified login remembered (run ${i + 1})`, `http://127.0.0.1:${PORTS.basic}${path}`, basicAuth, basic.pid!)
+    ])
+  }
+  rows.push({ ...byRps(basicPairs.map((p) => p[1])), name: 'gateway, Basic, verified login remembered (median of 3)' })
+  // Basic, not remembered: WordPress hashes the password on every request (PHP's built-in server, one at a time).
+  const uncached = await measure('gateway, Basic, WordPress checks every request (cacheSeconds: 0)', `http://127.0.0.1:${PORTS.basicUncached}${path}`, basicAuth, basicUncached.pid!, { connections: 4 })
+  rows.push(uncached)
   const reject = await measure('gateway, rejecting an invalid token', `http://127.0.0.1:${PORTS.hs256}${path}`, bearer(hsToken.slice(0, -4) + 'AAAA'), hs.pid!)
   rows.push(reject)
   const expressRow = await measure('Express + express-jwt + http-proxy-middleware, valid token', `http://127.0.0.1:${PORTS.express}${path}`, bearer(hsToken), express.pid!)
@@ -162,22 +196,24 @@ async function main (): Promise<void> {
   // Each pair ran back to back, so its ratio or difference is the fair one; the median of three is kept.
   const throughputRatio = mid(peaks.map(([b, g]) => g.rps / b.rps))
   const addedP99 = mid(halves.map(([b, g]) => g.p99 - b.p99))
-  rows.push(...peaks.flat(), ...halves.flat())
+  const basicRatio = mid(basicPairs.map(([j, b]) => b.rps / j.rps))
+  rows.push(...peaks.flat(), ...basicPairs.flat(), ...halves.flat())
 
-  const maxRss = Math.max(...[hs, rs, gwWp].map((c) => peakRssMb(c.pid!)))
+  const maxRss = Math.max(...[hs, rs, gwWp, basic].map((c) => peakRssMb(c.pid!)))
   const targets: Array<[string, boolean, string]> = [
     ['authenticated proxied GET ≥ 0.90 × passthrough req/s', throughputRatio >= 0.9, `${throughputRatio.toFixed(2)}× (median of 3 back-to-back pairs: ${peaks.map(([b, g]) => (g.rps / b.rps).toFixed(2)).join(', ')})`],
     ['p99 added latency ≤ 1 ms at half the passthrough\'s peak rate', addedP99 <= 1, `${addedP99} ms (median of 3 pairs: ${halves.map(([b, g]) => g.p99 - b.p99).join(', ')} ms; autocannon's resolution is 1 ms)`],
     ['invalid-token rejections ≥ 50 × WordPress\'s own 401 rate', reject.rps / wp401.rps >= 50, `${(reject.rps / wp401.rps).toFixed(1)}×`],
     ['≥ 5 × the Express alternative', hsRow.rps / expressRow.rps >= 5, `${(hsRow.rps / expressRow.rps).toFixed(2)}×`],
+    ['Basic (remembered) ≥ 0.90 × the JWT row', basicRatio >= 0.9, `${basicRatio.toFixed(2)}× (median of 3 back-to-back pairs: ${basicPairs.map(([j, b]) => (b.rps / j.rps).toFixed(2)).join(', ')})`],
     ['gateway RSS under load ≤ 150 MB', maxRss <= 150, `${maxRss.toFixed(0)} MB peak`]
   ]
 
   const fmt = (n: number, d = 0) => Number.isFinite(n) ? n.toFixed(d) : '—'
   const table = [
-    '| row | req/s | p50 ms | p99 ms | peak RSS MB | × baseline req/s | answers |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
-    ...rows.map((r) => `| ${r.name} | ${fmt(r.rps)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.rssMb === null ? '—' : fmt(r.rssMb)} | ${fmt(r.rps / base.rps, 2)} | ${r.status} |`)
+    '| row | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MB | × baseline req/s | answers |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...rows.map((r) => `| ${r.name} | ${fmt(r.rps)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.cpuUs === null ? '—' : fmt(r.cpuUs)} | ${r.rssMb === null ? '—' : fmt(r.rssMb)} | ${fmt(r.rps / base.rps, 2)} | ${r.status} |`)
   ].join('\n')
   const verdicts = targets.map(([what, ok, value]) => `| ${what} | ${value} | ${ok ? 'met' : '**not met**'} |`).join('\n')
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, Node ${process.version}`

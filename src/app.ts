@@ -10,6 +10,7 @@ import type { Store } from './store/index.js'
 import storePlugin from './plugins/store.js'
 import bridgePlugin from './plugins/bridge.js'
 import tokensPlugin from './plugins/tokens.js'
+import apiKeysPlugin from './plugins/api-keys.js'
 import authenticationPlugin from './plugins/authentication.js'
 import oauthClientsPlugin from './plugins/oauth-clients.js'
 import errorHandler from './error-handler.js'
@@ -20,9 +21,11 @@ import tokenRoutes from './routes/token.js'
 import revokeRoutes from './routes/revoke.js'
 import eventRoutes from './routes/events.js'
 import adminRoutes from './routes/admin.js'
+import apiKeyRoutes from './routes/api-keys.js'
 import oauthRoutes from './routes/oauth.js'
 import forward from './pipeline/forward.js'
 import { createGate } from './pipeline/gate.js'
+import { RateLimits } from './throttle/rate-limits.js'
 import cors from './cors.js'
 import { clientErrorHandler } from './client-errors.js'
 import { restErrorBody } from './errors.js'
@@ -64,6 +67,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(storePlugin, { store: opts.store })
   await app.register(bridgePlugin)
   await app.register(tokensPlugin)
+  await app.register(apiKeysPlugin)
   // Before authentication: the Basic method authenticates clients too.
   await app.register(oauthClientsPlugin)
   await app.register(authenticationPlugin)
@@ -78,6 +82,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(revokeRoutes)
   await app.register(eventRoutes)
   await app.register(adminRoutes)
+  await app.register(apiKeyRoutes)
   await app.register(oauthRoutes)
 
   await app.register(forward, {
@@ -94,7 +99,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
       auth: app.authentication,
       site: config.site,
       bodyLimit: config.server.bodyLimit,
-      resolve: { maxVars: config.upstream.maxInputVars }
+      resolve: { maxVars: config.upstream.maxInputVars },
+      limits: new RateLimits(app.store)
     })
   })
   return app

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin'
 import { restErrorBody } from './errors.js'
 
-const TOKEN_ERRORS = new Set(['GW_ERR_TOKEN_MALFORMED', 'GW_ERR_TOKEN_INVALID', 'GW_ERR_TOKEN_EXPIRED'])
+const TOKEN_ERRORS = new Set(['GW_ERR_TOKEN_MALFORMED', 'GW_ERR_TOKEN_INVALID', 'GW_ERR_TOKEN_EXPIRED', 'GW_ERR_API_KEY_INVALID', 'GW_ERR_API_KEY_EXPIRED', 'GW_ERR_API_KEY_REVOKED'])
 // Our own 5xx errors carry messages written for clients; everything else is hidden.
 const SAFE_5XX = new Set(['GW_ERR_UPSTREAM_UNAVAILABLE', 'GW_ERR_STORE_UNAVAILABLE', 'GW_ERR_BRIDGE_UNAVAILABLE'])
 const FASTIFY_CODES: Record<string, string> = {
@@ -60,9 +60,12 @@ async function errorHandler (app: FastifyInstance): Promise<void> {
     const retryAfter = (err as { retryAfter?: unknown }).retryAfter
     if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter))
     if (status === 401) {
-      const challenge = code !== undefined && TOKEN_ERRORS.has(code)
-        ? 'Bearer realm="wp-auth-gateway", error="invalid_token"'
-        : 'Bearer realm="wp-auth-gateway"'
+      const own = (err as { challenge?: unknown }).challenge
+      const challenge = typeof own === 'string'
+        ? own
+        : code !== undefined && TOKEN_ERRORS.has(code)
+          ? 'Bearer realm="wp-auth-gateway", error="invalid_token"'
+          : 'Bearer realm="wp-auth-gateway"'
       void reply.header('www-authenticate', challenge)
     }
     return send(reply, status, code?.startsWith('GW_ERR_') === true ? code : 'GW_ERR_BAD_REQUEST', err.message)

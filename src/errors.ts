@@ -38,17 +38,35 @@ const TooManyAttemptsError = clientError('GW_ERR_TOO_MANY_ATTEMPTS', 'Too many f
 export const TooManyAttempts = function (retryAfterSeconds: number) {
   return Object.assign(new TooManyAttemptsError(retryAfterSeconds), { retryAfter: Math.max(1, retryAfterSeconds) })
 } as unknown as new (retryAfterSeconds: number) => Error & { code: string, retryAfter: number }
+const RateLimitedError = clientError('GW_ERR_RATE_LIMITED', 'Too many requests to this route; try again in %d seconds.', 429)
+/** A rule's rateLimit reached: 429 with Retry-After. */
+export const RateLimited = function (retryAfterSeconds: number) {
+  return Object.assign(new RateLimitedError(retryAfterSeconds), { retryAfter: Math.max(1, retryAfterSeconds) })
+} as unknown as new (retryAfterSeconds: number) => Error & { code: string, retryAfter: number }
 export const AuthMethodRefused = clientError('GW_ERR_AUTH_METHOD_REFUSED', 'This route does not accept %s credentials.', 403)
 export const EventUnauthenticated = clientError('GW_ERR_EVENT_UNAUTHENTICATED', 'The event is not signed by the bridge, or was already received.', 401)
 export const SessionNotFound = clientError('GW_ERR_SESSION_NOT_FOUND', 'No such session.', 404)
 export const InvalidCredentials = clientError('GW_ERR_INVALID_CREDENTIALS', 'Invalid username or password.', 401)
+export const BasicMalformed = clientError('GW_ERR_BASIC_MALFORMED', 'The Basic credentials are malformed: base64 of login:password is expected.', 401)
+export const TlsRequired = clientError('GW_ERR_TLS_REQUIRED', 'Basic credentials are accepted only over HTTPS.', 403)
+/** The challenge a 401 carries for credentials sent with Basic (RFC 7617 §2); Bearer otherwise. */
+export function withBasicChallenge<E extends Error> (err: E): E & { challenge: string } {
+  return Object.assign(err, { challenge: 'Basic realm="wp-auth-gateway", charset="UTF-8"' })
+}
 export const BadRequest = clientError('GW_ERR_BAD_REQUEST', '%s', 400)
 export const BodyTooLarge = clientError('GW_ERR_BODY_TOO_LARGE', 'The request body is too large.', 413)
+
+// API keys (README, "API keys"). Unknown id and wrong secret answer alike: a guess learns nothing.
+export const ApiKeyInvalid = clientError('GW_ERR_API_KEY_INVALID', 'The API key is invalid.', 401)
+export const ApiKeyExpired = clientError('GW_ERR_API_KEY_EXPIRED', 'The API key has expired.', 401)
+export const ApiKeyRevoked = clientError('GW_ERR_API_KEY_REVOKED', 'The API key was revoked by a change to its user; make a new one.', 401)
+export const ApiKeyNotFound = clientError('GW_ERR_API_KEY_NOT_FOUND', 'No such API key.', 404)
+export const ApiKeyLimitReached = clientError('GW_ERR_API_KEY_LIMIT_REACHED', 'The user already has %d API keys; delete one first.', 409)
+export const UserNotFound = clientError('GW_ERR_USER_NOT_FOUND', 'No such user.', 404)
 
 // OAuth 2.0 clients (README, "OAuth 2.0 clients"). Unknown client and wrong secret answer alike.
 export const ClientInvalid = clientError('GW_ERR_CLIENT_INVALID', 'The client id or secret is invalid.', 401)
 export const ClientNotFound = clientError('GW_ERR_CLIENT_NOT_FOUND', 'No such client.', 404)
-export const UserNotFound = clientError('GW_ERR_USER_NOT_FOUND', 'No such user.', 404)
 // The OAuth endpoints' own errors (RFC 6749 §5.2, RFC 7009 §2.2.1): the code is the RFC's `error`.
 const oauthError = (code: string, status: number) => createError(code, '%s', status, Error, false)
 export const OAuthInvalidRequest = oauthError('invalid_request', 400)

@@ -1,7 +1,7 @@
 import { Pool } from 'undici'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { BridgeUnavailable, InvalidCredentials, UpstreamUnavailable } from '../errors.js'
+import { BridgeUnavailable, UpstreamUnavailable } from '../errors.js'
 import { ASSERTION_HEADER, type AssertionSigner } from './assertion.js'
 
 export const WordPressUser = Type.Object({
@@ -23,7 +23,7 @@ export const BridgeInfo = Type.Object({
 export type BridgeInfo = Static<typeof BridgeInfo>
 
 const NAMESPACE = '/gateway-bridge/v1'
-export const BRIDGE_PROTOCOL = 2
+export const BRIDGE_PROTOCOL = 3
 
 /** Why WordPress refuses the gateway itself, as an operator reads it: one line saying what to fix. */
 const REFUSALS: Record<string, string> = {
@@ -53,11 +53,21 @@ export class BridgeClient {
     this.#timeoutMs = timeoutMs
   }
 
-  /** The user for a login or email and password; InvalidCredentials whatever the reason. */
-  async authenticate (login: string, password: string): Promise<WordPressUser> {
-    const answer = await this.#call('POST', '/authenticate', { login, password })
-    if (answer.status === 200) return parseUser(answer.body)
-    if (answer.code === 'invalid_credentials') throw new InvalidCredentials()
+  /**
+   * Checks a login or email and password with WordPress. Either way the
+   * answer names the account the login belongs to (`user:<id>`, or
+   * `unknown:<login>`), for throttling that counts a login and its email as
+   * one. Application Passwords count only with `appPasswords` (Basic).
+   */
+  async authenticate (login: string, password: string, appPasswords = false): Promise<PasswordCheck> {
+    const answer = await this.#call('POST', '/authenticate', { login, password, app_password: appPasswords })
+    if (answer.status === 200) {
+      const account = accountOf(answer.body)
+      if (account !== null) return { user: parseUser(answer.body), account }
+    } else if (answer.code === 'invalid_credentials') {
+      const account = accountOf((answer.body as { data?: unknown }).data)
+      if (account !== null) return { user: null, account }
+    }
     throw unusable(answer)
   }
 
@@ -124,6 +134,14 @@ export class BridgeClient {
 }
 
 interface Answer { status: number, code: string | undefined, body: unknown }
+
+/** What WordPress said of a password: the user (null: refused) and the account the login names. */
+export interface PasswordCheck { user: WordPressUser | null, account: string }
+
+function accountOf (body: unknown): string | null {
+  const account = typeof body === 'object' && body !== null && 'account' in body ? body.account : undefined
+  return typeof account === 'string' && /^(user:[1-9][0-9]*|unknown:.*)$/s.test(account) ? account : null
+}
 
 /** The error for an answer that is not the bridge's: WordPress refusing the gateway, or something else answering. */
 function unusable ({ status, code }: Answer): Error & { reason: string } {

@@ -2,7 +2,7 @@ import { readFileSync, existsSync } from 'node:fs'
 import { createPrivateKey, createPublicKey, hkdfSync } from 'node:crypto'
 import { parse as parseYaml } from 'yaml'
 import { Value } from '@sinclair/typebox/value'
-import { DEFAULT_METHODS, FileConfig, NOT_YET_AVAILABLE, Rule, type Config, type EnvConfig } from './schema.js'
+import { DEFAULT_METHODS, FileConfig, Rule, type Config, type EnvConfig } from './schema.js'
 import { parseTopology } from '../store/redis/topology.js'
 
 export const DEFAULT_CONFIG_PATH = 'config/gateway.yaml'
@@ -81,14 +81,12 @@ function checkMeaning (file: unknown, problems: string[]): void {
     if (conditions.length > 0 && rule.access !== 'authenticated') {
       problems.push(`config policy.rules.${i} (${rule.route}): ${conditions.join(', ')} only apply to access: authenticated`)
     }
+    if (rule.rateLimit !== undefined && rule.access === 'deny') problems.push(`config policy.rules.${i} (${rule.route}): rateLimit does not apply to access: deny`)
     const overlap = rule.roles?.filter((r) => rule.notRoles?.includes(r)) ?? []
     if (overlap.length > 0) problems.push(`config policy.rules.${i} (${rule.route}): ${overlap.join(', ')} is both in roles and notRoles`)
   })
   const given = (f as { auth?: { methods?: unknown } })?.auth?.methods
   const methods: unknown[] | undefined = given === undefined ? [...DEFAULT_METHODS] : Array.isArray(given) ? given : undefined
-  for (const m of methods ?? []) {
-    if (typeof m === 'string' && NOT_YET_AVAILABLE.includes(m)) problems.push(`config auth.methods: ${m} is not available in this version of the gateway yet; remove it`)
-  }
   if (methods !== undefined) {
     rules.forEach((rule: unknown, i) => {
       if (!Value.Check(Rule, rule)) return

@@ -16,13 +16,18 @@ export const Method = Type.Union(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE
 
 /** The methods enabled when auth.methods is not set. */
 export const DEFAULT_METHODS = ['jwt', 'cookie'] as const
-/** Named in the contract, refused by the configuration until they are built: apikey and basic. */
-export const NOT_YET_AVAILABLE: readonly string[] = ['apikey', 'basic']
 export const AuthMethod = Type.Union(AUTH_METHODS.map((m) => Type.Literal(m)))
 
 const LogLevel = Type.Union((['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const).map((l) => Type.Literal(l)), { default: 'info' })
 
 const Names = Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_:.-]+$' }), { minItems: 1, uniqueItems: true })
+
+export const RateLimit = Type.Object({
+  max: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+  windowSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
+  by: Type.Union([Type.Literal('ip'), Type.Literal('user'), Type.Literal('key')], { default: 'ip' })
+}, { additionalProperties: false })
+export type RateLimit = Static<typeof RateLimit>
 
 export const Rule = Type.Object({
   // `/wp/v2/posts` matches that route only; a trailing `*` matches by prefix
@@ -37,7 +42,11 @@ export const Rule = Type.Object({
   notRoles: Type.Optional(Names),
   scopes: Type.Optional(Names),
   // With access: authenticated only: the methods this route accepts (default: every enabled one).
-  authenticators: Type.Optional(Type.Array(AuthMethod, { minItems: 1, uniqueItems: true }))
+  authenticators: Type.Optional(Type.Array(AuthMethod, { minItems: 1, uniqueItems: true })),
+  // At most `max` requests per `windowSeconds` to the routes this rule covers,
+  // counted per client IP, per user, or per API key or OAuth client (user,
+  // then IP, for callers without one), shared by every replica.
+  rateLimit: Type.Optional(RateLimit)
 }, { additionalProperties: false })
 export type Rule = Static<typeof Rule>
 
@@ -95,6 +104,11 @@ export const FileConfig = Type.Object({
       requireTls: Type.Boolean({ default: true }),
       // A verified login is remembered this long (keyed hash, never the password).
       cacheSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 60 })
+    }, { additionalProperties: false, default: {} }),
+    // API keys (wpgk_…): how many one user may hold, and the longest a new one may live (0: no limit).
+    apiKeys: Type.Object({
+      maxPerUser: Type.Integer({ minimum: 1, maximum: 1000, default: 25 }),
+      maxLifetimeSeconds: Type.Integer({ minimum: 0, maximum: 315_360_000, default: 0 })
     }, { additionalProperties: false, default: {} }),
     // Failed attempts at any secret, counted in Redis for every replica.
     throttle: Type.Object({

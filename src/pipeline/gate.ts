@@ -8,6 +8,7 @@ import { isPending, resolveHead, withBody, type Pending, type Resolved, type Res
 import { checkHeaders } from './resolve/headers.js'
 import { checkDeclaredLength } from './body-limit.js'
 import { BATCH_ROUTE, judgeBatch } from './batch.js'
+import type { RateLimits } from '../throttle/rate-limits.js'
 
 export interface GatewayContext {
   resolved: Resolved
@@ -32,6 +33,7 @@ export interface GateOptions {
   site: FileConfig['site']
   bodyLimit: number
   resolve: ResolveOptions
+  limits: RateLimits
 }
 
 export interface Gate {
@@ -47,7 +49,7 @@ export interface Gate {
  * A request the head already refuses (a disabled route, a missing login) is
  * refused without its body ever being read.
  */
-export function createGate ({ policy, auth, site, bodyLimit, resolve }: GateOptions): Gate {
+export function createGate ({ policy, auth, site, bodyLimit, resolve, limits }: GateOptions): Gate {
   async function decide (request: FastifyRequest, resolved: Resolved): Promise<GatewayContext> {
     // Known to the audit stage even when what follows refuses the request.
     request.gateway = { ...request.gateway, resolved, identity: null }
@@ -65,6 +67,7 @@ export function createGate ({ policy, auth, site, bodyLimit, resolve }: GateOpti
     const identity = await auth.authenticate(request)
     request.gateway.identity = identity
     authorize(decision, identity)
+    if (decision.rateLimit !== undefined) await limits.consume(decision.rateLimit, identity, request.ip)
     return { resolved, identity, ...(isBatch(resolved) ? { pending: 'batch' as const } : {}) }
   }
 
@@ -100,7 +103,14 @@ export function createGate ({ policy, auth, site, bodyLimit, resolve }: GateOpti
         const resolved = withBody(pending, body, request.headers, resolve)
         if (ctx.undecided === true || resolved !== ctx.resolved) Object.assign(ctx, await decide(request, resolved))
       }
-      if (isBatch(ctx.resolved)) ctx.batch = judgeBatch(body, request.headers, ctx.resolved.query, resolve.maxVars, policy, ctx.identity)
+      if (isBatch(ctx.resolved)) {
+        ctx.batch = judgeBatch(body, request.headers, ctx.resolved.query, resolve.maxVars, policy, ctx.identity)
+        // Each sub-request counts against its own route's limit, as if sent alone.
+        for (const [method, route] of ctx.batch) {
+          const { rateLimit } = policy.decide(route, method)
+          if (rateLimit !== undefined) await limits.consume(rateLimit, ctx.identity, request.ip)
+        }
+      }
       delete ctx.pending
       delete ctx.undecided
     }

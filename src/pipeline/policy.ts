@@ -1,4 +1,4 @@
-import type { Access, FileConfig, Rule } from '../config/schema.js'
+import type { Access, FileConfig, RateLimit, Rule } from '../config/schema.js'
 import type { AuthMethod, Identity } from './authenticate/identity.js'
 
 // Stage 2 (docs/architecture.md §3): rules are data; the first rule matching (route,
@@ -12,6 +12,8 @@ export interface Decision {
   scopes?: readonly string[] | undefined
   /** The methods the route accepts; absent: every enabled one. */
   authenticators?: readonly AuthMethod[] | undefined
+  /** The rule's request rate limit, with the rule's place in the list, which names its counters. */
+  rateLimit?: (RateLimit & { rule: number }) | undefined
 }
 
 interface CompiledRule extends Decision {
@@ -40,10 +42,11 @@ export class Policy {
   constructor (policy: PolicyConfig) {
     const { rules, fallback } = seed(policy)
     this.#default = { access: fallback }
-    this.#rules = [...policy.rules, ...rules].map((r) => {
+    this.#rules = [...policy.rules, ...rules].map((r, i) => {
       const prefix = r.route.endsWith('*')
       const route = (prefix ? r.route.slice(0, -1) : r.route.replace(/\/+$/, '') || '/').toLowerCase()
-      return { route, prefix, methods: r.methods ? new Set(r.methods) : null, access: r.access, roles: r.roles, notRoles: r.notRoles, scopes: r.scopes, authenticators: r.authenticators }
+      const rateLimit = r.rateLimit === undefined ? undefined : { ...r.rateLimit, rule: i }
+      return { route, prefix, methods: r.methods ? new Set(r.methods) : null, access: r.access, roles: r.roles, notRoles: r.notRoles, scopes: r.scopes, authenticators: r.authenticators, rateLimit }
     })
   }
 

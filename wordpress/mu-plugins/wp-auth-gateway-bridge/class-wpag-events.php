@@ -55,9 +55,13 @@ final class WPAG_Events {
 
 	/**
 	 * Sends an event, at most once per (type, user) and PHP request (one user
-	 * update fires several of the hooks below). Blocking, so that the gateway
-	 * has revoked before the WordPress request that caused the change
-	 * finishes. A failure is logged (without secret or assertion) and never
+	 * update fires several of the hooks below); a role change once per set of
+	 * roles it leads to, because the REST API's user update first removes
+	 * every role and then adds the new ones (WP_REST_Users_Controller::
+	 * update_item), and the gateway, which re-reads the user for API keys,
+	 * must see the roles the update ends with, not the empty set between.
+	 * Blocking, so that the gateway has revoked before the WordPress request
+	 * that caused the change finishes. A failure is logged (without secret or assertion) and never
 	 * breaks the action that triggered it.
 	 *
 	 * @param string $type    password_changed, roles_changed, user_deleted or logout.
@@ -67,6 +71,10 @@ final class WPAG_Events {
 		static $sent = array();
 		$user_id = (int) $user_id;
 		$key = $type . ':' . $user_id;
+		if ( 'roles_changed' === $type && $user_id > 0 ) {
+			$user = get_userdata( $user_id );
+			$key .= ':' . ( $user ? implode( ',', $user->roles ) : '' );
+		}
 		if ( $user_id <= 0 || isset( $sent[ $key ] ) || ! WPAG_Settings::events_enabled() ) {
 			return;
 		}

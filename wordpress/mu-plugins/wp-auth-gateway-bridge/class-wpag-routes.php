@@ -12,7 +12,7 @@
 final class WPAG_Routes {
 
 	const NAMESPACE_V1 = 'gateway-bridge/v1';
-	const PROTOCOL     = 2;
+	const PROTOCOL     = 3;
 
 	/*
 	 * A phpass hash of a random throwaway password. Checked against when the
@@ -96,41 +96,89 @@ final class WPAG_Routes {
 	}
 
 	/**
-	 * The one failure answer of /authenticate, whatever went wrong.
+	 * The one failure answer of /authenticate, whatever went wrong, with the
+	 * account the login names, for the gateway's throttling.
 	 *
+	 * @param string $account See account().
 	 * @return WP_Error
 	 */
-	private static function invalid_credentials() {
-		return new WP_Error( 'invalid_credentials', 'Invalid username or password.', array( 'status' => 401 ) );
+	private static function invalid_credentials( $account ) {
+		return new WP_Error(
+			'invalid_credentials',
+			'Invalid username or password.',
+			array(
+				'status'  => 401,
+				'account' => $account,
+			)
+		);
 	}
 
 	/**
-	 * POST authenticate {login, password}. wp_authenticate() (pluggable.php)
-	 * runs the `authenticate` filter: login or email, every hash format, spam
-	 * and blocked checks, plugins hooked into login, and wp_login_failed for
-	 * lockout plugins. Its specific error codes would tell whether a user
-	 * exists, so every failure becomes the same answer.
+	 * Which account a login names, found as wp_authenticate() finds it
+	 * (sanitize_user, then the login, then the email address), so that the
+	 * gateway counts failed attempts at a login and at its email address as
+	 * one. An unknown login is an account of its own, named so that no user's
+	 * id can be confused with it. The gateway never shows it to clients.
+	 *
+	 * @param string $login A login or email address, as given.
+	 * @return string
+	 */
+	private static function account( $login ) {
+		$login = sanitize_user( $login );
+		$user  = get_user_by( 'login', $login );
+		if ( ! $user && is_email( $login ) ) {
+			$user = get_user_by( 'email', $login );
+		}
+		return $user ? 'user:' . (int) $user->ID : 'unknown:' . strtolower( $login );
+	}
+
+	/**
+	 * POST authenticate {login, password, app_password}. wp_authenticate()
+	 * (pluggable.php) runs the `authenticate` filter: login or email, every hash
+	 * format, spam and blocked checks, plugins hooked into login, and
+	 * wp_login_failed for lockout plugins. Its specific error codes would tell
+	 * whether a user exists, so every failure becomes the same answer.
+	 *
+	 * Application Passwords are accepted only when `app_password` is true (a
+	 * request's Basic credentials), never for a login that opens a session.
+	 * WordPress offers them only over HTTPS (wp_is_application_passwords_supported);
+	 * behind the gateway WordPress sees plain HTTP while the client's side is
+	 * the gateway's to secure (auth.basic.requireTls), so that check is
+	 * answered for this call alone.
 	 *
 	 * @param WP_REST_Request $request The request.
 	 * @return WP_REST_Response|WP_Error
 	 */
 	public static function authenticate( $request ) {
-		$login = $request->get_param( 'login' );
+		$login    = $request->get_param( 'login' );
 		$password = $request->get_param( 'password' );
 		if ( ! is_string( $login ) || ! is_string( $password ) || '' === trim( $login ) || '' === trim( $password ) ) {
-			return self::invalid_credentials();
+			return self::invalid_credentials( 'unknown:' );
 		}
-		$user = wp_authenticate( $login, $password );
+		$app_passwords = true === $request->get_param( 'app_password' );
+		$is_api        = $app_passwords ? '__return_true' : '__return_false';
+		add_filter( 'application_password_is_api_request', $is_api, PHP_INT_MAX );
+		if ( $app_passwords ) {
+			add_filter( 'wp_is_application_passwords_available', '__return_true', PHP_INT_MAX );
+		}
+		try {
+			$user = wp_authenticate( $login, $password );
+		} finally {
+			remove_filter( 'application_password_is_api_request', $is_api, PHP_INT_MAX );
+			remove_filter( 'wp_is_application_passwords_available', '__return_true', PHP_INT_MAX );
+		}
 		if ( $user instanceof WP_User && ! is_wp_error( $user ) ) {
 			// Users whose cache was never cleaned since the bridge came have no
 			// fingerprint yet; without one, their next password change would go unseen.
 			WPAG_Events::check_password_fingerprint( (int) $user->ID, false );
-			return new WP_REST_Response( self::user_record( $user ), 200 );
+			$record            = self::user_record( $user );
+			$record['account'] = 'user:' . (int) $user->ID;
+			return new WP_REST_Response( $record, 200 );
 		}
 		if ( is_wp_error( $user ) && in_array( $user->get_error_code(), array( 'invalid_username', 'invalid_email' ), true ) ) {
 			wp_check_password( $password, self::DUMMY_HASH ); // No hash was checked: spend the same time anyway.
 		}
-		return self::invalid_credentials();
+		return self::invalid_credentials( self::account( $login ) );
 	}
 
 	/**
