@@ -2,7 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { ClientInvalid, TooManyAttempts } from '../errors.js'
+import { ClientInvalid, TooManyAttempts, withBasicChallenge } from '../errors.js'
 import { Catalog } from '../store/catalog.js'
 import type { Store } from '../store/index.js'
 import type { BridgeClient, WordPressUser } from '../bridge/client.js'
@@ -145,6 +145,15 @@ export class OAuthClients {
    * first; one that is gone makes the client invalid.
    */
   async authenticateClient (clientId: string, secret: string, ip: string): Promise<Identity> {
+    try {
+      return await this.#identity(clientId, secret, ip)
+    } catch (err) {
+      // Sent with Basic, so a refusal challenges for Basic (RFC 7617 §2).
+      throw err instanceof ClientInvalid ? withBasicChallenge(err) : err
+    }
+  }
+
+  async #identity (clientId: string, secret: string, ip: string): Promise<Identity> {
     let record = await this.verify(clientId, secret, ip)
     if (await this.#d.revocations.isUserCutOff(String(record.user_id), record.verified_at)) {
       const fresh = await this.refreshUser(record)
