@@ -459,3 +459,17 @@ t.test('the in-process store serves clients and grants too (a single instance wi
   t.equal((await app.inject({ method: 'GET', url: '/wp-json/wp/v2/users/me', headers: bearer(refreshed.json().access_token) })).json().id, USERS.author.id)
   t.same((await post(app, INTROSPECT, { token: pw.json().refresh_token }, basic(client))).json(), { active: false }, 'the spent refresh token')
 })
+
+t.test('Basic with a client\'s id and secret on a REST route: its service user, narrowed to its scopes', async (t) => {
+  const app = await buildTestApp(t, { ...config, auth: { methods: ['jwt', 'basic'], basic: { requireTls: false } } })
+  const client = await createClient(app, { name: 'basic rest', user_id: USERS.editor.id, grant_types: ['client_credentials'], scopes: ['profile'] })
+  const me = await app.inject({ method: 'GET', url: '/wp-json/wp/v2/users/me', headers: basic(client) })
+  t.equal(me.statusCode, 200, me.body)
+  t.equal(me.json().id, USERS.editor.id, 'WordPress answers as the service user')
+  const write = await app.inject({ method: 'POST', url: '/wp-json/wp/v2/posts', headers: basic(client), payload: { title: 'nope' } })
+  t.equal(write.json().code, 'GW_ERR_INSUFFICIENT_SCOPE', 'only where rules name its scopes')
+  const wrong = await app.inject({ method: 'GET', url: '/wp-json/wp/v2/users/me', headers: basic(client, 'wrong') })
+  t.equal(wrong.statusCode, 401)
+  t.equal(wrong.json().code, 'GW_ERR_CLIENT_INVALID')
+  t.match(wrong.headers['www-authenticate'], /^Basic realm="wp-auth-gateway"/, 'challenged for Basic')
+})
