@@ -56,7 +56,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
       void reply.code(400).header('cache-control', 'no-store').send(restErrorBody('GW_ERR_ROUTE_AMBIGUOUS', `The request could not be classified unambiguously: ${err.message}`, 400))
     },
     // No type coercion: `password: ["x"]` is a bad request, not the string "x".
-    ajv: { customOptions: { coerceTypes: false } },
+    // Unknown fields are refused, not silently dropped (Ajv's removeAdditional), where a schema says additionalProperties: false.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
     // One log line per request costs more than the gateway's own work; the audit stage records decisions.
     logController: new LogController({ disableRequestLogging: true })
   })

@@ -149,7 +149,9 @@ t.test('WordPress reached directly refuses forged or missing assertions (bridge)
   t.equal(genuine.status, 200, 'the control: a genuine assertion works')
   t.equal((await body(genuine)).id, 1)
 
-  // The bridge's login check: one answer whether the user exists or not.
+  // The bridge's login check: one answer whether the user exists or not, but
+  // for the account the login names, which the gateway counts failures
+  // against and never shows a client.
   const authenticate = (login: string) => fetch(WP_URL + '/wp-json/gateway-bridge/v1/authenticate', {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-wp-gateway-assertion': signer.sign({ via: 'gateway', mth: 'POST', rte: '/gateway-bridge/v1/authenticate' }) },
@@ -158,7 +160,9 @@ t.test('WordPress reached directly refuses forged or missing assertions (bridge)
   const [wrongPassword, unknownUser] = await Promise.all([authenticate('editor'), authenticate('no-such-user')])
   t.equal(wrongPassword.status, 401)
   t.equal(unknownUser.status, 401)
-  t.equal(await wrongPassword.text(), await unknownUser.text(), 'identical failures')
+  const [known, unknown] = [await wrongPassword.json(), await unknownUser.json()]
+  t.same({ ...known, data: { ...known.data, account: 'x' } }, { ...unknown, data: { ...unknown.data, account: 'x' } }, 'identical failures')
+  t.same([known.data.account, unknown.data.account], ['user:2', 'unknown:no-such-user'], 'each naming its account')
 
   const internal = await get('/wp-json/gateway-bridge/v1/users/1', signer.sign({ sub: '1', via: 'jwt', mth: 'GET', rte: '/gateway-bridge/v1/users/1' }))
   t.equal(internal.status, 403, 'bridge routes answer only the gateway itself')
