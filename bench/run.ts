@@ -121,8 +121,8 @@ async function main (): Promise<void> {
   const hs = await start('gateway HS256', ['dist/server.js'], { ...gwEnv, PORT: String(PORTS.hs256), GATEWAY_CONFIG: join(dir, 'gateway.yaml') })
   const rs = await start('gateway RS256', ['dist/server.js'], { ...gwEnv, PORT: String(PORTS.rs256), GATEWAY_CONFIG: join(dir, 'rs256.yaml'), JWT_PRIVATE_KEY_FILE: join(dir, 'rsa.pem') })
   const gwWp = await start('gateway before WordPress', ['dist/server.js'], { ...gwEnv, WORDPRESS_URL: WP_URL, PORT: String(PORTS.gatewayWp), GATEWAY_CONFIG: join(dir, 'gateway.yaml') })
-  // Basic against the stub, whose bridge routes lead to the real WordPress: it checks the password.
-  const basicYaml = (cacheSeconds: number) => `server:\n  logLevel: info\nauth:\n  methods: [jwt, basic]\n  basic: { requireTls: false, cacheSeconds: ${cacheSeconds} }\npolicy:\n  default: authenticated\n`
+  // API keys and Basic against the stub, whose bridge routes lead to the real WordPress: it checks the password.
+  const basicYaml = (cacheSeconds: number) => `server:\n  logLevel: info\nauth:\n  methods: [jwt, apikey, basic]\n  basic: { requireTls: false, cacheSeconds: ${cacheSeconds} }\npolicy:\n  default: authenticated\n`
   writeFileSync(join(dir, 'basic.yaml'), basicYaml(3600))
   writeFileSync(join(dir, 'basic-uncached.yaml'), basicYaml(0))
   const basic = await start('gateway Basic', ['dist/server.js'], { ...gwEnv, PORT: String(PORTS.basic), GATEWAY_CONFIG: join(dir, 'basic.yaml') })
@@ -158,7 +158,23 @@ async function main (): Promise<void> {
   const hsRow = { ...byRps(peaks.map((p) => p[1])), name: 'gateway, valid HS256 token (median of 3)' }
   rows.push(base, hsRow)
   rows.push(await measure('gateway, valid RS256 token', `http://127.0.0.1:${PORTS.rs256}${path}`, bearer(rsToken), rs.pid!))
-  rows.push({ name: 'gateway, API key', rps: NaN, p50: NaN, p99: NaN, rssMb: null, cpuUs: null, status: 'not measured: the API key method does not exist yet' })
+  // An API key for the editor, made through the admin API as an operator would (an administrator's token).
+  const adminToken = await (async () => {
+    const config = loadConfig({ env: gwEnv, file: {} })
+    const tokens = new AccessTokens(await loadKeyring(config), { issuer: 'wp-auth-gateway', audience: 'wordpress', ttlSeconds: 3600, clockToleranceSeconds: 5 })
+    return (await tokens.issue({ id: 1, login: 'admin', email: 'admin@example.test', display_name: 'admin', roles: ['administrator'] }, 'bench-admin')).token
+  })()
+  const made = await fetch(`http://127.0.0.1:${PORTS.basic}/_gateway/admin/api-keys`, { method: 'POST', headers: { ...bearer(adminToken), 'content-type': 'application/json' }, body: JSON.stringify({ user_id: 2, name: 'bench' }) })
+  if (made.status !== 201) throw new Error(`making the API key failed: ${made.status} ${await made.text()}`)
+  const apiKey = (await made.json() as { key: string }).key
+  const keyPairs: Array<[Row, Row]> = []
+  for (let i = 0; i < 3; i++) {
+    keyPairs.push([
+      await measure(`gateway, valid HS256 token (API key pair, run ${i + 1})`, `http://127.0.0.1:${PORTS.hs256}${path}`, bearer(hsToken), hs.pid!),
+      await measure(`gateway, API key (run ${i + 1})`, `http://127.0.0.1:${PORTS.basic}${path}`, bearer(apiKey), basic.pid!)
+    ])
+  }
+  rows.push({ ...byRps(keyPairs.map((p) => p[1])), name: 'gateway, API key (median of 3)' })
   // Basic, remembered: measured back to back with the JWT row, three times, and the median ratio kept.
   const basicAuth = { authorization: `Basic ${Buffer.from('editor:editor-password-123').toString('base64')}` }
   const basicPairs: Array<[Row, Row]> = []
@@ -197,7 +213,8 @@ async function main (): Promise<void> {
   const throughputRatio = mid(peaks.map(([b, g]) => g.rps / b.rps))
   const addedP99 = mid(halves.map(([b, g]) => g.p99 - b.p99))
   const basicRatio = mid(basicPairs.map(([j, b]) => b.rps / j.rps))
-  rows.push(...peaks.flat(), ...basicPairs.flat(), ...halves.flat())
+  const keyRatio = mid(keyPairs.map(([j, k]) => k.rps / j.rps))
+  rows.push(...peaks.flat(), ...keyPairs.flat(), ...basicPairs.flat(), ...halves.flat())
 
   const maxRss = Math.max(...[hs, rs, gwWp, basic].map((c) => peakRssMb(c.pid!)))
   const targets: Array<[string, boolean, string]> = [
@@ -205,6 +222,7 @@ async function main (): Promise<void> {
     ['p99 added latency ≤ 1 ms at half the passthrough\'s peak rate', addedP99 <= 1, `${addedP99} ms (median of 3 pairs: ${halves.map(([b, g]) => g.p99 - b.p99).join(', ')} ms; autocannon's resolution is 1 ms)`],
     ['invalid-token rejections ≥ 50 × WordPress\'s own 401 rate', reject.rps / wp401.rps >= 50, `${(reject.rps / wp401.rps).toFixed(1)}×`],
     ['≥ 5 × the Express alternative', hsRow.rps / expressRow.rps >= 5, `${(hsRow.rps / expressRow.rps).toFixed(2)}×`],
+    ['API key ≥ 0.90 × the JWT row', keyRatio >= 0.9, `${keyRatio.toFixed(2)}× (median of 3 back-to-back pairs: ${keyPairs.map(([j, k]) => (k.rps / j.rps).toFixed(2)).join(', ')})`],
     ['Basic (remembered) ≥ 0.90 × the JWT row', basicRatio >= 0.9, `${basicRatio.toFixed(2)}× (median of 3 back-to-back pairs: ${basicPairs.map(([j, b]) => (b.rps / j.rps).toFixed(2)).join(', ')})`],
     ['gateway RSS under load ≤ 150 MB', maxRss <= 150, `${maxRss.toFixed(0)} MB peak`]
   ]

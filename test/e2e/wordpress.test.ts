@@ -160,7 +160,8 @@ t.test('WordPress reached directly refuses forged or missing assertions (bridge)
   const [wrongPassword, unknownUser] = await Promise.all([authenticate('editor'), authenticate('no-such-user')])
   t.equal(wrongPassword.status, 401)
   t.equal(unknownUser.status, 401)
-  const [known, unknown] = [await wrongPassword.json(), await unknownUser.json()]
+  type Failure = { data: { account: string } } & Record<string, unknown>
+  const [known, unknown] = [await wrongPassword.json() as Failure, await unknownUser.json() as Failure]
   t.same({ ...known, data: { ...known.data, account: 'x' } }, { ...unknown, data: { ...unknown.data, account: 'x' } }, 'identical failures')
   t.same([known.data.account, unknown.data.account], ['user:2', 'unknown:no-such-user'], 'each naming its account')
 
