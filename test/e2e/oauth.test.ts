@@ -75,6 +75,7 @@ t.test('admin: clients are made, listed and deleted by administrators only; secr
     ['unknown grant type', { name: 'x', user_id: 2, grant_types: ['implicit'] }],
     ['user id as a string', { name: 'x', user_id: '2', grant_types: ['password'] }],
     ['a scope with a space', { name: 'x', user_id: 2, grant_types: ['password'], scopes: ['a b'] }],
+    ['an unknown field', { name: 'x', user_id: 2, grant_types: ['password'], client_secret: 'mine' }],
     ['refresh without password', { name: 'x', user_id: 2, grant_types: ['client_credentials', 'refresh_token'] }]
   ]
   for (const [name, payload] of bad) {
