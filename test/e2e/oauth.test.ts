@@ -4,7 +4,7 @@ import t, { type Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { keyedHash } from '../../src/util/keyed-hash.js'
 import { MemoryStore } from '../../src/store/memory.js'
-import { buildTestApp, login, password, redisStore, startRedis, testConfig, throwawayUser, USERS } from '../helper.js'
+import { buildTestApp, login, password, redisStore, startRedis, startUpstream, testConfig, throwawayUser, USERS } from '../helper.js'
 
 // OAuth 2.0 clients and grants (RFC 6749, 7009, 7662, 8414) through the
 // gateway to the real test WordPress and Redis.
@@ -473,4 +473,17 @@ t.test('Basic with a client\'s id and secret on a REST route: its service user, 
   t.equal(wrong.statusCode, 401)
   t.equal(wrong.json().code, 'GW_ERR_CLIENT_INVALID')
   t.match(wrong.headers['www-authenticate'], /^Basic realm="wp-auth-gateway"/, 'challenged for Basic')
+})
+
+t.test('WordPress is told a client\'s token came by way of OAuth (assertion via: oauth)', async (t) => {
+  const upstream = await startUpstream(t)
+  const app = await buildTestApp(t, { policy: { default: 'authenticated' } }, { env: { WORDPRESS_URL: upstream.url } })
+  const user = { id: 2, login: 'editor', email: 'editor@example.test', display_name: 'editor', roles: ['editor'] }
+  const viaOf = async (token: string) => {
+    t.equal((await app.inject({ method: 'GET', url: '/wp-json/wp/v2/posts', headers: bearer(token) })).statusCode, 200)
+    const assertion = upstream.requests.at(-1)!.headers['x-wp-gateway-assertion'] as string
+    return JSON.parse(Buffer.from(assertion.split('.')[1]!, 'base64url').toString()).via
+  }
+  t.equal(await viaOf((await app.accessTokens.issue(user, 'sid-oauth-test-00000000', { clientId: 'wpgc_000000000000000000000000' })).token), 'oauth')
+  t.equal(await viaOf((await app.accessTokens.issue(user, 'sid-login-test-00000000')).token), 'jwt', 'a login token stays jwt')
 })

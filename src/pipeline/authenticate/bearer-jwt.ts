@@ -40,7 +40,8 @@ function identityOf (claims: AccessClaims): Identity {
     email: claims.email,
     roles: claims.roles,
     method: 'jwt',
-    via: 'jwt',
+    // DESIGN §3: WordPress is told a token issued to an OAuth client came by way of OAuth.
+    via: claims.client_id === undefined ? 'jwt' : 'oauth',
     tokenId: claims.jti,
     sessionId: claims.sid,
     issuedAt: claims.iat,
