@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { ClientInvalid, OAuthInvalidClient, OAuthInvalidRequest } from '../errors.js'
-import type { ClientRecord } from './clients.js'
+import type { ClientRecord } from './record.js'
 import type { OAuthParams } from './params.js'
 import { withChallenge } from './respond.js'
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { ClientRecord } from './clients.js'
+import type { ClientRecord } from './record.js'
 
 /**
  * Token introspection (RFC 7662 §2.2). A client learns only of tokens issued

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { OAuthInvalidRequest } from '../errors.js'
-import { GRANT_TYPES } from './clients.js'
+import { GRANT_TYPES } from './record.js'
 import { CLIENT_AUTH_METHODS } from './client-auth.js'
 
 export const OAUTH_TOKEN_PATH = '/wp-json/api/v1/oauth/token'

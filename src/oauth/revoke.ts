@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { ClientRecord } from './clients.js'
+import type { ClientRecord } from './record.js'
 
 /**
  * Revocation (RFC 7009 §2.1): a refresh token ends its session, an access

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { OAuthInvalidRequest, OAuthUnauthorizedClient, OAuthUnsupportedGrantType } from '../errors.js'
 import { authenticateClient } from './client-auth.js'
-import { GRANT_TYPES, type GrantType } from './clients.js'
+import { GRANT_TYPES, type GrantType } from './record.js'
 import { readParams } from './params.js'
 import { NO_STORE, sendOAuthError } from './respond.js'
 import type { Grant } from './grants/types.js'

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import { BadRequest, ClientNotFound, UserNotFound } from '../errors.js'
-import { GRANT_TYPES, publicView } from '../oauth/clients.js'
+import { GRANT_TYPES, publicView } from '../oauth/record.js'
 import { SCOPE_TOKEN } from '../oauth/scopes.js'
 
 const CreateClient = Type.Object({

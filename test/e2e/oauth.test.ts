@@ -276,6 +276,14 @@ t.test('client secrets are throttled per client: 429 slow_down with Retry-After,
   t.ok(Number(right.headers['retry-after']) > 0, 'Retry-After')
   t.equal((await post(app, TOKEN, { grant_type: 'client_credentials' }, basic(other))).statusCode, 200, 'other clients are untouched')
   await t.rejects(app.oauthClients.authenticateClient(client.client_id, client.client_secret, '127.0.0.1'), { code: 'GW_ERR_TOO_MANY_ATTEMPTS' }, 'the Basic path shares the count')
+
+  // The password grant's user side counts per account, as at the login endpoint (src/throttle/password.ts).
+  const pwClient = await createClient(app, { name: 'password guesser', user_id: USERS.editor.id, grant_types: ['password'] })
+  const guesses = []
+  for (let i = 0; i < 4; i++) guesses.push((await post(app, TOKEN, { grant_type: 'password', username: 'contributor', password: `guess-${i}` }, basic(pwClient))).statusCode)
+  t.same(guesses, [400, 400, 429, 429], 'invalid_grant, then slow_down once the account reaches its limit')
+  const login = await app.inject({ method: 'POST', url: '/wp-json/api/v1/token', payload: { username: 'contributor', password: password('contributor') } })
+  t.equal(login.statusCode, 429, 'and the login endpoint refuses the account too: one count for every path')
 })
 
 t.test('secret rotation: the old secret works for the grace period, then stops', async (t) => {

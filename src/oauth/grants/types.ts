@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { WordPressUser } from '../../bridge/client.js'
 import type { ClientInfo } from '../../tokens/sessions.js'
-import type { ClientRecord } from '../clients.js'
+import type { ClientRecord } from '../record.js'
 import type { OAuthParams } from '../params.js'
 
 /** A successful token response (RFC 6749 §5.1). */
