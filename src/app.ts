@@ -12,6 +12,7 @@ import bridgePlugin from './plugins/bridge.js'
 import tokensPlugin from './plugins/tokens.js'
 import apiKeysPlugin from './plugins/api-keys.js'
 import authenticationPlugin from './plugins/authentication.js'
+import oauthClientsPlugin from './plugins/oauth-clients.js'
 import errorHandler from './error-handler.js'
 import audit from './pipeline/audit.js'
 import healthRoutes from './routes/health.js'
@@ -21,6 +22,7 @@ import revokeRoutes from './routes/revoke.js'
 import eventRoutes from './routes/events.js'
 import adminRoutes from './routes/admin.js'
 import apiKeyRoutes from './routes/api-keys.js'
+import oauthRoutes from './routes/oauth.js'
 import forward from './pipeline/forward.js'
 import { createGate } from './pipeline/gate.js'
 import { RateLimits } from './throttle/rate-limits.js'
@@ -67,6 +69,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(bridgePlugin)
   await app.register(tokensPlugin)
   await app.register(apiKeysPlugin)
+  // Before authentication: the Basic method authenticates clients too.
+  await app.register(oauthClientsPlugin)
   await app.register(authenticationPlugin)
   await app.register(errorHandler)
   await app.register(audit)
@@ -80,6 +84,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(eventRoutes)
   await app.register(adminRoutes)
   await app.register(apiKeyRoutes)
+  await app.register(oauthRoutes)
 
   await app.register(forward, {
     upstream: config.env.wordpressUrl,

@@ -64,6 +64,18 @@ export const ApiKeyNotFound = clientError('GW_ERR_API_KEY_NOT_FOUND', 'No such A
 export const ApiKeyLimitReached = clientError('GW_ERR_API_KEY_LIMIT_REACHED', 'The user already has %d API keys; delete one first.', 409)
 export const UserNotFound = clientError('GW_ERR_USER_NOT_FOUND', 'No such user.', 404)
 
+// OAuth 2.0 clients (README, "OAuth 2.0 clients"). Unknown client and wrong secret answer alike.
+export const ClientInvalid = clientError('GW_ERR_CLIENT_INVALID', 'The client id or secret is invalid.', 401)
+export const ClientNotFound = clientError('GW_ERR_CLIENT_NOT_FOUND', 'No such client.', 404)
+// The OAuth endpoints' own errors (RFC 6749 §5.2, RFC 7009 §2.2.1): the code is the RFC's `error`.
+const oauthError = (code: string, status: number) => createError(code, '%s', status, Error, false)
+export const OAuthInvalidRequest = oauthError('invalid_request', 400)
+export const OAuthInvalidClient = oauthError('invalid_client', 401)
+export const OAuthInvalidGrant = oauthError('invalid_grant', 400)
+export const OAuthUnauthorizedClient = oauthError('unauthorized_client', 400)
+export const OAuthUnsupportedGrantType = oauthError('unsupported_grant_type', 400)
+export const OAuthInvalidScope = oauthError('invalid_scope', 400)
+
 export const UpstreamUnavailable = createError('GW_ERR_UPSTREAM_UNAVAILABLE', 'WordPress could not be reached.', 502)
 export const BridgeUnavailable = createError('GW_ERR_BRIDGE_UNAVAILABLE', 'WordPress does not accept the gateway right now.', 503)
 export const StoreUnavailable = createError('GW_ERR_STORE_UNAVAILABLE', 'The gateway cannot verify requests right now.', 503)

@@ -122,6 +122,13 @@ export const FileConfig = Type.Object({
       }, { additionalProperties: false, default: {} })
     }, { additionalProperties: false, default: {} })
   }, { additionalProperties: false, default: {} }),
+  oauth: Type.Object({
+    // After a client's secret is rotated, the old one keeps working this long (0: stops at once).
+    secretRotationGraceSeconds: Type.Integer({ minimum: 0, maximum: 2_592_000, default: 86_400 }),
+    // The authorization server's identifier in /.well-known/oauth-authorization-server (RFC 8414 §2):
+    // the gateway's public origin. Unset: tokens.issuer when it is such a URL, else the request's own origin.
+    issuer: Type.Optional(Type.String({ pattern: '^https?://[^/\\s?#@]+$' }))
+  }, { additionalProperties: false, default: {} }),
   policy: Type.Object({
     // Ready-made rule sets: custom (only rules + default), protect-all,
     // protect-core (only /wp/v2), disable-rest. Operator rules come first.

@@ -24,11 +24,11 @@ async function authenticationPlugin (app: FastifyInstance): Promise<void> {
     jwt: () => new BearerJwtAuthenticator(app.accessTokens, app.revocations),
     cookie: () => new WordPressCookieAuthenticator(app.bridge, app.revocations),
     apikey: () => new ApiKeyAuthenticator(app.apiKeys, app.revocations, app.throttle),
-    basic: () => new BasicAuthenticator(app.passwords, app.revocations, app.userChanges, app.config.env.hashSecret, app.config.auth.basic)
+    basic: () => new BasicAuthenticator(app.passwords, app.revocations, app.userChanges, app.config.env.hashSecret, app.config.auth.basic, app.oauthClients)
   }
   const chain = app.config.auth.methods.flatMap((m) => make[m]() ?? [])
   app.decorate('authentication', new AuthenticationChain(chain, app.config.auth.header))
   app.decorate('policy', new Policy(app.config.policy))
 }
 
-export default fp(authenticationPlugin, { name: 'authentication', dependencies: ['tokens', 'bridge', 'api-keys'] })
+export default fp(authenticationPlugin, { name: 'authentication', dependencies: ['tokens', 'bridge', 'api-keys', 'oauth-clients'] })

@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { BadRequest, SessionNotFound } from '../errors.js'
 import { adminGuard } from '../admin/guard.js'
 import { revokeToken } from './revoke.js'
+import adminClientRoutes from './admin-clients.js'
 import type { SessionInfo } from '../tokens/sessions.js'
 
 const UserParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) })
@@ -23,7 +24,8 @@ const view = (s: SessionInfo) => ({
   last_used_at: new Date(s.lastUsedAt).toISOString(),
   expires_at: new Date(s.expiresAt).toISOString(),
   user_agent: s.userAgent,
-  ip: s.ip
+  ip: s.ip,
+  ...(s.clientId === undefined ? {} : { client_id: s.clientId })
 })
 
 /** Operators' routes (README, "Admin routes"); every action is logged with who did it. */
@@ -68,4 +70,7 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
     audit(request, 'session.revoke', `user:${uid}/session:${request.params.sid}`)
     return reply.code(204).send()
   })
+
+  // After the guard: the OAuth clients' routes inherit it.
+  await app.register(adminClientRoutes)
 }

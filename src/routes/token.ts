@@ -5,6 +5,7 @@ import { RefreshTokenInvalid, TokenMissing } from '../errors.js'
 import { checkPassword } from '../throttle/password.js'
 import type { WordPressUser } from '../bridge/client.js'
 import type { ClientInfo } from '../tokens/sessions.js'
+import { tokenEndpoint } from '../oauth/token-endpoint.js'
 
 const TokenRequest = Type.Object({
   // A login or an email address: WordPress's wp_authenticate() accepts both.
@@ -43,7 +44,11 @@ export default async function tokenRoutes (app: FastifyInstance): Promise<void> 
     }
   }
 
-  app.post<{ Body: TokenRequest }>(TOKEN_PATH, { bodyLimit: SMALL_BODY, schema: { body: TokenRequest } }, async (request, reply) => {
+  const oauthToken = tokenEndpoint(app)
+  // attachValidation: a body with a grant_type is an OAuth request (clients of the miniOrange plugin), checked by the OAuth endpoint.
+  app.post<{ Body: TokenRequest }>(TOKEN_PATH, { bodyLimit: SMALL_BODY, schema: { body: TokenRequest }, attachValidation: true }, async (request, reply) => {
+    if (typeof request.body === 'object' && request.body !== null && 'grant_type' in request.body) return await oauthToken(request, reply)
+    if (request.validationError !== undefined) throw request.validationError
     const user = await checkPassword(app, request.body.username, request.body.password, request.ip)
     const { sid, refreshToken } = await app.sessions.create(user.id, clientInfo(request))
     // RFC 6749 §5.1: token responses must not be cached.

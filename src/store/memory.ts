@@ -83,6 +83,11 @@ export class MemoryStore implements Store {
     return v === undefined ? null : v.startsWith(SPENT) ? v.slice(SPENT.length) : v
   }
 
+  async refreshState (uid: number, refreshHash: string): Promise<{ sid: string, spent: boolean } | null> {
+    const v = this.#live(refreshKey(uid, refreshHash))?.value
+    return v === undefined ? null : v.startsWith(SPENT) ? { sid: v.slice(SPENT.length), spent: true } : { sid: v, spent: false }
+  }
+
   async endSession (uid: number, sid: string): Promise<boolean> {
     return this.#userSessions(uid, Date.now(), false)?.byId.delete(sid) ?? false
   }

@@ -49,6 +49,8 @@ export interface Store {
   rotateRefresh (uid: number, sid: string, oldHash: string, newHash: string, info: string, ttlMs: number): Promise<Rotation>
   /** The session a refresh token belongs to (spent or not), or null. */
   findRefresh (uid: number, refreshHash: string): Promise<string | null>
+  /** The same, and whether the token was spent already (introspection must not call a spent token active). */
+  refreshState (uid: number, refreshHash: string): Promise<{ sid: string, spent: boolean } | null>
   /** Ends one session; true when it existed. */
   endSession (uid: number, sid: string): Promise<boolean>
   /** Ends every session of a user; returns their ids. */

@@ -16,7 +16,8 @@ import type { Store } from '../store/index.js'
 
 const RESYNC_INTERVAL_MS = 30_000
 
-export type RevocationKind = 'jti' | 'sid' | 'usr'
+/** `cli`: every token issued to an OAuth client (the client was deleted). */
+export type RevocationKind = 'jti' | 'sid' | 'usr' | 'cli'
 
 export interface RevocationStats {
   /** Entries in the local view. */
@@ -28,7 +29,7 @@ export interface RevocationStats {
 }
 
 /** The claims of a token that revocation looks at. */
-export interface Revocable { jti: string, sid: string, iat: number, uid: string }
+export interface Revocable { jti: string, sid: string, iat: number, uid: string, cid?: string | undefined }
 
 export class Revocations {
   readonly #store: Store
@@ -125,11 +126,14 @@ export class Revocations {
    * GW_ERR_STORE_UNAVAILABLE when the store cannot answer.
    */
   isRevoked (token: Revocable): boolean | Promise<boolean> {
-    if (this.#synced) return token.iat < this.#notBefore || this.#live(`jti:${token.jti}`) || this.#live(`sid:${token.sid}`) || this.#issuedBeforeUserCut(token.uid, token.iat)
-    return Promise.all([this.#store.revocationsOf([`jti:${token.jti}`, `sid:${token.sid}`, `usr:${token.uid}`]), this.#checkGeneration()]).then(([values]) => {
+    if (this.#synced) {
+      return token.iat < this.#notBefore || this.#live(`jti:${token.jti}`) || this.#live(`sid:${token.sid}`) || this.#issuedBeforeUserCut(token.uid, token.iat) ||
+        (token.cid !== undefined && this.#live(`cli:${token.cid}`))
+    }
+    return Promise.all([this.#store.revocationsOf([`jti:${token.jti}`, `sid:${token.sid}`, `usr:${token.uid}`, `cli:${token.cid ?? ''}`]), this.#checkGeneration()]).then(([values]) => {
       const now = Date.now()
-      const [jti, sid, usr] = values
-      return token.iat < this.#notBefore || [jti, sid].some((v) => v !== null && v !== undefined && Number(v) > now) ||
+      const [jti, sid, usr, cli] = values
+      return token.iat < this.#notBefore || [jti, sid, token.cid === undefined ? null : cli].some((v) => v !== null && v !== undefined && Number(v) > now) ||
         (usr !== null && usr !== undefined && cutOf(usr) !== undefined && token.iat < Math.floor(cutOf(usr)! / 1000))
     })
   }

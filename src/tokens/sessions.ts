@@ -28,13 +28,19 @@ export const SessionInfo = Type.Object({
   lastUsedAt: Type.Integer(),
   expiresAt: Type.Integer(),
   userAgent: Type.String(),
-  ip: Type.String()
+  ip: Type.String(),
+  /** Sessions begun by an OAuth client's password grant: only that client may refresh them, within these scopes. */
+  clientId: Type.Optional(Type.String()),
+  scopes: Type.Optional(Type.Array(Type.String()))
 })
 export type SessionInfo = Static<typeof SessionInfo>
 
 const REFRESH_TOKEN = /^([1-9][0-9]{0,18})\.([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}$/
 
 export interface ClientInfo { userAgent: string, ip: string }
+
+/** The OAuth client a session is bound to, and the scopes it was granted. */
+export interface SessionGrant { clientId: string, scopes?: readonly string[] | undefined }
 
 export interface SessionSettings {
   refreshTtlSeconds: number
@@ -61,10 +67,11 @@ export class Sessions {
   get refreshTtlSeconds (): number { return this.#settings.refreshTtlSeconds }
 
   /** A new session for a user who just proved themselves; returns its first refresh token. */
-  async create (uid: number, client: ClientInfo): Promise<{ sid: string, refreshToken: string }> {
+  async create (uid: number, client: ClientInfo, grant?: SessionGrant): Promise<{ sid: string, refreshToken: string }> {
     const sid = randomBytes(16).toString('base64url')
     const now = Date.now()
-    const info: SessionInfo = { sid, userId: uid, createdAt: now, lastUsedAt: now, expiresAt: now + this.#ttlMs(), ...trim(client) }
+    const bound = grant === undefined ? {} : { clientId: grant.clientId, ...(grant.scopes === undefined ? {} : { scopes: [...grant.scopes] }) }
+    const info: SessionInfo = { sid, userId: uid, createdAt: now, lastUsedAt: now, expiresAt: now + this.#ttlMs(), ...trim(client), ...bound }
     const refreshToken = newToken(uid, sid)
     await this.#store.createSession(uid, sid, JSON.stringify(info), hash(refreshToken), this.#ttlMs())
     return { sid, refreshToken }
@@ -74,8 +81,11 @@ export class Sessions {
    * Spends a refresh token. Of concurrent callers exactly one succeeds; a
    * token already spent ends its session, whose access tokens are then
    * revoked (a 503 here leaves the session ended, and a retry completes it).
+   * A session bound to an OAuth client rotates only for that client
+   * (`clientId`), and one that is not only without it (RFC 6749 §6); `check`
+   * may refuse the request by the session's record before anything is spent.
    */
-  async rotate (token: string, client: ClientInfo): Promise<{ sid: string, uid: number, refreshToken: string }> {
+  async rotate (token: string, client: ClientInfo, clientId?: string, check?: (info: SessionInfo) => void): Promise<{ sid: string, uid: number, refreshToken: string, info: SessionInfo | undefined }> {
     const m = REFRESH_TOKEN.exec(token)
     if (m === null) throw new RefreshTokenInvalid()
     const uid = Number(m[1])
@@ -92,10 +102,13 @@ export class Sessions {
       await this.#housekeeping(() => this.#store.endSession(uid, sid))
       throw new RefreshTokenInvalid()
     }
+    // Refused without spending the token: presented by the wrong party, it says nothing about its session.
+    if (current?.clientId !== clientId) throw new RefreshTokenInvalid()
+    if (current !== undefined) check?.(current)
     const info = current === undefined ? '' : JSON.stringify({ ...current, ...trim(client), lastUsedAt: now, expiresAt: now + this.#ttlMs() })
     const next = newToken(uid, sid)
     switch (await this.#store.rotateRefresh(uid, sid, hash(token), hash(next), info, this.#ttlMs())) {
-      case 'rotated': return { uid, sid, refreshToken: next }
+      case 'rotated': return { uid, sid, refreshToken: next, info: current }
       case 'invalid': throw new RefreshTokenInvalid()
       case 'reused':
         await this.#revocations.revoke([['sid', sid, this.#sessionDeadAt()]])
@@ -110,6 +123,19 @@ export class Sessions {
     const uid = Number(m[1])
     const sid = await this.#store.findRefresh(uid, hash(token))
     return sid === null ? undefined : { sid, uid }
+  }
+
+  /** A refresh token's session, whether it is still usable, and its record (introspection, RFC 7662). */
+  async describe (token: string): Promise<{ sid: string, uid: number, active: boolean, info: SessionInfo | undefined } | undefined> {
+    const m = REFRESH_TOKEN.exec(token)
+    if (m === null) return undefined
+    const uid = Number(m[1])
+    const state = await this.#store.refreshState(uid, hash(token))
+    if (state === null) return undefined
+    const info = parseInfo((await this.#store.sessions(uid, Date.now()))[state.sid])
+    const active = !state.spent && info !== undefined && !await this.#revocations.isSessionRevoked(state.sid) &&
+      !await this.#revocations.isUserCutOff(String(uid), info.createdAt)
+    return { sid: state.sid, uid, active, info }
   }
 
   /**

@@ -58,6 +58,7 @@ export function storeContract (t: Test, make: () => Promise<Store>): void {
     t.same(Object.keys(await store.sessions(7, now)), ['sid-a'])
     t.equal(await store.findRefresh(7, 'hash-1'), 'sid-a')
     t.equal(await store.findRefresh(7, 'nope'), null)
+    t.same(await store.refreshState(7, 'hash-1'), { sid: 'sid-a', spent: false })
     t.equal(await store.findRefresh(8, 'hash-1'), null, 'tokens belong to their user')
     t.same(await store.sessions(8, now), {})
   })
@@ -72,6 +73,8 @@ export function storeContract (t: Test, make: () => Promise<Store>): void {
     const winner = results.indexOf('rotated')
     t.equal(await store.rotateRefresh(7, 'sid-r', `h1-${winner}`, 'h2', info('sid-r', now + 60_000), 60_000), 'invalid', 'the winner\'s new token is dead too, for good')
     t.equal(await store.findRefresh(7, 'h0'), 'sid-r', 'a spent token still names its session')
+    t.same(await store.refreshState(7, 'h0'), { sid: 'sid-r', spent: true }, 'and says it was spent')
+    t.same(await store.refreshState(7, 'nope'), null)
   })
 
   t.test('rotation of a healthy session, then reuse of the old token', async (t) => {

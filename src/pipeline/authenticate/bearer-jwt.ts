@@ -21,7 +21,7 @@ export class BearerJwtAuthenticator implements Authenticator {
     if (header?.scheme !== 'bearer' || !this.#tokens.isOwn(header.value)) return null
     const claims = this.#tokens.verify(header.value)
     // From the local view while it is synced: no Redis round trip (docs/architecture.md §6).
-    const revoked = this.#revocations.isRevoked({ jti: claims.jti, sid: claims.sid, iat: claims.iat, uid: claims.sub })
+    const revoked = this.#revocations.isRevoked({ jti: claims.jti, sid: claims.sid, iat: claims.iat, uid: claims.sub, cid: claims.client_id })
     if (revoked === true) throw new TokenRevoked()
     if (revoked !== false) {
       return revoked.then((r) => {
@@ -40,7 +40,8 @@ function identityOf (claims: AccessClaims): Identity {
     email: claims.email,
     roles: claims.roles,
     method: 'jwt',
-    via: 'jwt',
+    // DESIGN §3: WordPress is told a token issued to an OAuth client came by way of OAuth.
+    via: claims.client_id === undefined ? 'jwt' : 'oauth',
     tokenId: claims.jti,
     sessionId: claims.sid,
     issuedAt: claims.iat,

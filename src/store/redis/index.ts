@@ -147,6 +147,11 @@ export class RedisStore implements Store {
     return v === null ? null : v.startsWith(SPENT) ? v.slice(SPENT.length) : v
   }
 
+  async refreshState (uid: number, refreshHash: string): Promise<{ sid: string, spent: boolean } | null> {
+    const v = await this.get(keys.refresh(uid, refreshHash))
+    return v === null ? null : v.startsWith(SPENT) ? { sid: v.slice(SPENT.length), spent: true } : { sid: v, spent: false }
+  }
+
   async endSession (uid: number, sid: string): Promise<boolean> {
     return (await this.#guard(() => this.#client.hdel(keys.sessions(uid), sid))) > 0
   }
