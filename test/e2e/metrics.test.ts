@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net'
+import { readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { hash } from '@node-rs/argon2'
 import type { FastifyInstance } from 'fastify'
@@ -73,6 +74,17 @@ t.test('requests to WordPress move the request counters and the latency histogra
   t.ok(total(after, 'wpag_revocation_view_last_load_timestamp_seconds') > Date.now() / 1000 - 60)
   t.ok(total(after, 'process_cpu_seconds_total') > 0, 'with the default process metrics')
   t.ok(after.some((s) => s.name === 'nodejs_eventloop_lag_seconds'))
+
+  // What the README lists and the Grafana dashboard queries is what a scrape shows.
+  const text = (await app.inject({ method: 'GET', url: '/_gateway/metrics', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).body
+  const exposed = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!))
+  const readme = readFileSync('README.md', 'utf8').split('\n## Metrics\n')[1]!.split('\n## ')[0]!
+  const listed = new Set([...readme.matchAll(/`(wpag_[a-z_]+)`/g)].map((m) => m[1]!))
+  const dashboard = readFileSync('docs/grafana/wp-auth-gateway.json', 'utf8')
+  const queried = new Set([...dashboard.matchAll(/\b((?:wpag|process|nodejs)_[a-z0-9_]+)/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, '')))
+  t.same([...exposed].filter((n) => n.startsWith('wpag_') && !listed.has(n)), [], 'every wpag_ metric is in the README')
+  t.same([...listed].filter((n) => !exposed.has(n)), [], 'the README lists no metric that does not exist')
+  t.same([...queried].filter((n) => !exposed.has(n)), [], 'the dashboard queries no metric that does not exist')
 })
 
 t.test('refusals are counted by their code and the method used', async (t) => {
