@@ -15,6 +15,16 @@ const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02
 
 export type RequestResult = 'allowed' | 'refused' | 'error'
 
+/** A one-label histogram's children, kept: a request then observes without building its label set anew. */
+function byLabel (histogram: Histogram<string>): (value: string) => Histogram.Internal<string> {
+  const children = new Map<string, Histogram.Internal<string>>()
+  return (value) => {
+    let child = children.get(value)
+    if (child === undefined) children.set(value, child = histogram.labels(value))
+    return child
+  }
+}
+
 export class GatewayMetrics {
   readonly registry = new Registry()
   readonly requests = new Counter({
@@ -76,10 +86,15 @@ export class GatewayMetrics {
     registers: [this.registry]
   })
 
+  readonly requestDurationBy = byLabel(this.requestDuration)
+  readonly gatewayDurationBy = byLabel(this.gatewayDuration)
+  readonly upstreamDurationBy = byLabel(this.upstreamDuration)
+  readonly storeCommandsBy = byLabel(this.storeCommands)
+
   /** For the store: every Redis command and connection error lands here. */
   readonly storeObserver: StoreObserver = {
     command: (command, seconds, failed) => {
-      this.storeCommands.labels(command).observe(seconds)
+      this.storeCommandsBy(command).observe(seconds)
       if (failed) this.storeErrors.labels(command).inc()
     },
     connectionError: () => { this.storeConnectionErrors.inc() }

@@ -64,9 +64,9 @@ function record (metrics: GatewayMetrics, policy: Policy, request: FastifyReques
   const result: RequestResult = code === undefined && (forwarded || status < 400) ? 'allowed' : status >= 500 ? 'error' : 'refused'
   const statusClass = STATUS_CLASSES[Math.floor(status / 100)] ?? '0xx'
   metrics.requests.labels(routeLabel(policy, request), via, result, code ?? '', statusClass).inc()
-  metrics.requestDuration.labels(result).observe(ms / 1000)
-  metrics.gatewayDuration.labels(via).observe((ctx?.forwardedMs ?? ms) / 1000)
-  if (ctx?.upstreamMs !== undefined) metrics.upstreamDuration.labels(statusClass).observe(ctx.upstreamMs / 1000)
+  metrics.requestDurationBy(result).observe(ms / 1000)
+  metrics.gatewayDurationBy(via).observe((ctx?.forwardedMs ?? ms) / 1000)
+  if (ctx?.upstreamMs !== undefined) metrics.upstreamDurationBy(statusClass).observe(ctx.upstreamMs / 1000)
 }
 
 /**
