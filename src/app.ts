@@ -16,7 +16,9 @@ import authenticationPlugin from './plugins/authentication.js'
 import oauthClientsPlugin from './plugins/oauth-clients.js'
 import errorHandler from './error-handler.js'
 import audit from './pipeline/audit.js'
+import metricsPlugin from './plugins/metrics.js'
 import healthRoutes from './routes/health.js'
+import metricsRoutes from './routes/metrics.js'
 import wellKnownRoutes from './routes/well-known.js'
 import tokenRoutes from './routes/token.js'
 import revokeRoutes from './routes/revoke.js'
@@ -76,10 +78,12 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(authenticationPlugin)
   await app.register(errorHandler)
   await app.register(audit)
+  await app.register(metricsPlugin)
   // Before any route: preflights are answered here, without credentials.
   await app.register(cors, config.cors)
 
   await app.register(healthRoutes)
+  await app.register(metricsRoutes)
   await app.register(wellKnownRoutes)
   await app.register(tokenRoutes)
   await app.register(revokeRoutes)

@@ -20,14 +20,19 @@ export class AdminTokenAuthenticator implements Authenticator {
   readonly #hash: string | undefined
   readonly #throttle: Throttle
   readonly #verified = new Set<string>()
+  readonly #prefix: string
+  readonly #login: string
 
-  constructor (hash: string | undefined, throttle: Throttle) {
+  /** `prefix`, `login`: another token of the same kind (the metrics token, src/metrics/guard.ts). */
+  constructor (hash: string | undefined, throttle: Throttle, prefix = ADMIN_TOKEN_PREFIX, login = 'admin-api-token') {
     this.#hash = hash
     this.#throttle = throttle
+    this.#prefix = prefix
+    this.#login = login
   }
 
   async authenticate (request: FastifyRequest, { header }: RequestCredentials): Promise<Identity | null> {
-    if (header?.scheme !== 'bearer' || !header.value.startsWith(ADMIN_TOKEN_PREFIX)) return null
+    if (header?.scheme !== 'bearer' || !header.value.startsWith(this.#prefix)) return null
     const digest = createHash('sha256').update(header.value).digest('base64url')
     if (!this.#verified.has(digest)) {
       await this.#throttle.check('admin', null, request.ip)
@@ -37,6 +42,6 @@ export class AdminTokenAuthenticator implements Authenticator {
       }
       this.#verified.add(digest)
     }
-    return { userId: '0', login: 'admin-api-token', email: '', roles: [], method: 'admintoken', via: 'gateway' }
+    return { userId: '0', login: this.#login, email: '', roles: [], method: 'admintoken', via: 'gateway' }
   }
 }

@@ -143,6 +143,16 @@ export const FileConfig = Type.Object({
     // the level it is logged at, or silent.
     logLevel: LogLevel
   }, { additionalProperties: false, default: {} }),
+  metrics: Type.Object({
+    // argon2id hash of a scrape-only token for /_gateway/metrics (npm run admin-token -- --metrics
+    // makes both). The admin API token and WordPress administrators may always scrape.
+    tokenHash: Type.Optional(Type.String({ pattern: '^\\$argon2id\\$' })),
+    // Also serve the metrics without any credential on a port of their own (GET /metrics and
+    // /_gateway/metrics), for a private network only; 0: any free port. Unset: not served there.
+    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65_535 })),
+    // The address that port listens on (default: HOST).
+    host: Type.Optional(Type.String({ minLength: 1 }))
+  }, { additionalProperties: false, default: {} }),
   cors: Type.Object({
     // Exact origins (`https://app.example.com`) or ["*"]; empty: no cross-origin access.
     origins: Type.Array(Type.String({ pattern: '^(\\*|https?://[^/\\s]+)$' }), { default: [] }),

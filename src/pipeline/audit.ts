@@ -22,7 +22,7 @@ declare module 'fastify' {
   }
 }
 
-const QUIET = new Set(['/_gateway/healthz', '/_gateway/readyz'])
+const QUIET = new Set(['/_gateway/healthz', '/_gateway/readyz', '/_gateway/metrics'])
 
 /** What a request's audit line says. */
 export function auditEntry (request: FastifyRequest, status: number, ms: number): Record<string, unknown> {

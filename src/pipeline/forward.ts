@@ -101,7 +101,9 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
     // Send exactly the URL the resolve stage classified: the path and query
     // as the client sent them, which the resolve stage accepted as they are.
     handler: (request, reply, _dest, options) => {
-      const { path } = request.gateway!.resolved
+      const ctx = request.gateway!
+      ctx.forwardedMs = reply.elapsedTime
+      const { path } = ctx.resolved
       if (Buffer.isBuffer(request.body)) {
         // Buffered bodies (forms, batch) go back out as the same bytes: as a
         // Buffer, reply-from would re-encode it and drop the multipart boundary.
@@ -123,6 +125,7 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
       // Answers with embedded resources are checked before they leave (embed-filter.ts).
       onResponse: (request, reply, res) => {
         const ctx = request.gateway!
+        ctx.upstreamMs = reply.elapsedTime - (ctx.forwardedMs ?? 0)
         if (ctx.resolved.kind !== 'rest' || !ctx.resolved.embed || !/json/i.test(String(reply.getHeader('content-type') ?? ''))) {
           void reply.send(res.stream)
           return

@@ -19,6 +19,9 @@ export interface GatewayContext {
   pending?: Pending | 'batch'
   /** Set while nothing but the body can decide the request (a POST form to the front controller). */
   undecided?: true
+  /** The request's age (ms) when it went to WordPress, and how long WordPress took to answer (metrics). */
+  forwardedMs?: number
+  upstreamMs?: number
 }
 
 declare module 'fastify' {

@@ -14,6 +14,8 @@ export interface Decision {
   authenticators?: readonly AuthMethod[] | undefined
   /** The rule's request rate limit, with the rule's place in the list, which names its counters. */
   rateLimit?: (RateLimit & { rule: number }) | undefined
+  /** The rule's route as configured (`/wp/v2*`), or `default`: a bounded label for metrics. */
+  pattern?: string
 }
 
 interface CompiledRule extends Decision {
@@ -41,12 +43,12 @@ export class Policy {
 
   constructor (policy: PolicyConfig) {
     const { rules, fallback } = seed(policy)
-    this.#default = { access: fallback }
+    this.#default = { access: fallback, pattern: 'default' }
     this.#rules = [...policy.rules, ...rules].map((r, i) => {
       const prefix = r.route.endsWith('*')
       const route = (prefix ? r.route.slice(0, -1) : r.route.replace(/\/+$/, '') || '/').toLowerCase()
       const rateLimit = r.rateLimit === undefined ? undefined : { ...r.rateLimit, rule: i }
-      return { route, prefix, methods: r.methods ? new Set(r.methods) : null, access: r.access, roles: r.roles, notRoles: r.notRoles, scopes: r.scopes, authenticators: r.authenticators, rateLimit }
+      return { route, prefix, methods: r.methods ? new Set(r.methods) : null, access: r.access, roles: r.roles, notRoles: r.notRoles, scopes: r.scopes, authenticators: r.authenticators, rateLimit, pattern: r.route }
     })
   }
 

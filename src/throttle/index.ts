@@ -20,6 +20,8 @@ export class Throttle {
   readonly #account: RateLimiterAbstract
   readonly #ip: RateLimiterAbstract
   readonly #settings: ThrottleSettings
+  /** Told of every attempt refused for having failed too often (metrics). */
+  onThrottled: ((scope: ThrottleScope) => void) | undefined
 
   constructor (store: Store, settings: ThrottleSettings, keyPrefix = 'wpag:') {
     this.#settings = settings
@@ -37,7 +39,10 @@ export class Throttle {
       account === null ? null : this.#account.get(`${scope}:${account}`)
     ]))
     const wait = this.#refusedFor(byIp, byAccount)
-    if (wait > 0) throw new TooManyAttempts(wait)
+    if (wait > 0) {
+      this.onThrottled?.(scope)
+      throw new TooManyAttempts(wait)
+    }
   }
 
   /**
@@ -49,7 +54,9 @@ export class Throttle {
       this.#ip.penalty(`${scope}:${ip}`, 1),
       account === null ? null : this.#account.penalty(`${scope}:${account}`, 1)
     ]))
-    return this.#refusedFor(byIp, byAccount)
+    const wait = this.#refusedFor(byIp, byAccount)
+    if (wait > 0) this.onThrottled?.(scope)
+    return wait
   }
 
   /** Seconds until neither count is at its limit any more (0: neither is). */

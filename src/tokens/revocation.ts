@@ -26,6 +26,8 @@ export interface RevocationStats {
   synced: boolean
   /** Times this replica found the store without its state. */
   stateLosses: number
+  /** When the view was last loaded whole from the store (ms since the epoch; 0: never). */
+  loadedAt: number
 }
 
 /** The claims of a token that revocation looks at. */
@@ -42,6 +44,7 @@ export class Revocations {
   /** Tokens issued before this second are refused (state loss). */
   #notBefore = 0
   #stateLosses = 0
+  #loadedAt = 0
   #unsubscribe: (() => Promise<void>) | undefined
   #timer: NodeJS.Timeout | undefined
   #resyncing: Promise<void> | undefined
@@ -55,7 +58,7 @@ export class Revocations {
   get synced (): boolean { return this.#synced }
 
   get stats (): RevocationStats {
-    return { size: this.#view.size, synced: this.#synced, stateLosses: this.#stateLosses }
+    return { size: this.#view.size, synced: this.#synced, stateLosses: this.#stateLosses, loadedAt: this.#loadedAt }
   }
 
   async start (): Promise<void> {
@@ -96,6 +99,7 @@ export class Revocations {
         await this.#store.pruneRevocations(lapsed)
         if (!this.#synced) this.#log.info(`revocation list loaded (${this.#view.size} entries)`)
         this.#synced = true
+        this.#loadedAt = Date.now()
       } catch (err) {
         this.#log.warn({ err }, 'revocation list could not be loaded; will retry')
       } finally {

@@ -5,9 +5,11 @@ import { SPENT, keys } from '../keys.js'
 import type { CatalogName, Channel, Rotation, Store, Unsubscribe } from '../store.js'
 import { scripts } from './scripts.js'
 import { Subscriber } from './subscriber.js'
+import { observeCommands, type StoreObserver } from './observe.js'
 import type { Topology } from './topology.js'
 
 export type { Topology } from './topology.js'
+export type { StoreObserver } from './observe.js'
 
 export interface RedisStoreOptions {
   topology: Topology
@@ -48,6 +50,7 @@ export class RedisStore implements Store {
   readonly #prefix: string
   readonly #subscribers = new Set<Subscriber>()
   readonly #reconnectListeners = new Set<() => void>()
+  readonly #observers = new Set<StoreObserver>()
   #lastError: Error | undefined
   #replicas: { count: number, at: number } = { count: 0, at: 0 }
 
@@ -56,11 +59,13 @@ export class RedisStore implements Store {
     this.#prefix = opts.keyPrefix ?? 'wpag:'
     this.#client = connection(opts.topology, this.#clientOptions()) as Scripted
     for (const [name, { numberOfKeys, lua }] of Object.entries(scripts)) this.#client.defineCommand(name, { numberOfKeys, lua })
+    observeCommands(this.#client, this.#observers)
     // Connection errors surface through failed commands; the last one is kept
     // because it says why (ECONNREFUSED, NOAUTH...) where the command only says "closed".
     this.#client.on('error', (err: Error) => {
       this.#lastError = err
       opts.onError?.(err)
+      for (const o of this.#observers) o.connectionError()
     })
     let connected = false
     this.#client.on('ready', () => {
@@ -86,6 +91,12 @@ export class RedisStore implements Store {
       // Sentinel (or the Cluster's slot map) name the new one. The command itself fails (503).
       reconnectOnError: (err) => err.message.startsWith('READONLY') ? 1 : false
     }
+  }
+
+  /** Observes every command and connection error (metrics); returns the way to stop. */
+  observe (observer: StoreObserver): () => void {
+    this.#observers.add(observer)
+    return () => { this.#observers.delete(observer) }
   }
 
   /** The prefix of every key (a second store with the same prefix sees the same data). */
