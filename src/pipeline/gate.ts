@@ -3,7 +3,7 @@ import { BadRequest, RouteDisabled, RouteNotFound } from '../errors.js'
 import type { FileConfig } from '../config/schema.js'
 import type { AuthenticationChain, Identity } from './authenticate/index.js'
 import { authorize } from './authorize.js'
-import type { Policy } from './policy.js'
+import type { Decision, Policy } from './policy.js'
 import { isPending, resolveHead, withBody, type Pending, type Resolved, type ResolveOptions } from './resolve/index.js'
 import { checkHeaders } from './resolve/headers.js'
 import { checkDeclaredLength } from './body-limit.js'
@@ -19,6 +19,8 @@ export interface GatewayContext {
   pending?: Pending | 'batch'
   /** Set while nothing but the body can decide the request (a POST form to the front controller). */
   undecided?: true
+  /** The policy's decision for a REST request (its rule names the route in metrics). */
+  decision?: Decision
   /** The request's age (ms) when it went to WordPress, and how long WordPress took to answer (metrics). */
   forwardedMs?: number
   upstreamMs?: number
@@ -66,12 +68,13 @@ export function createGate ({ policy, auth, site, bodyLimit, resolve, limits }: 
     // and the bridge's internal routes never; neither is forwarded.
     if (resolved.kind !== 'rest') throw new RouteNotFound()
     const decision = policy.decide(resolved.route, resolved.method)
+    request.gateway.decision = decision
     if (decision.access === 'deny') authorize(decision, null)
     const identity = await auth.authenticate(request)
     request.gateway.identity = identity
     authorize(decision, identity)
     if (decision.rateLimit !== undefined) await limits.consume(decision.rateLimit, identity, request.ip)
-    return { resolved, identity, ...(isBatch(resolved) ? { pending: 'batch' as const } : {}) }
+    return { resolved, identity, decision, ...(isBatch(resolved) ? { pending: 'batch' as const } : {}) }
   }
 
   return {

@@ -83,7 +83,8 @@ function routeLabel (policy: Policy, request: FastifyRequest): string {
     return url === undefined || url === '/' || url === '/*' ? 'unresolved' : url
   }
   switch (resolved.kind) {
-    case 'rest': return policy.decide(resolved.route, resolved.method).pattern ?? 'default'
+    // The gate's own decision where it got that far; a request refused before then is decided here.
+    case 'rest': return (request.gateway!.decision ?? policy.decide(resolved.route, resolved.method)).pattern ?? 'default'
     case 'site': return SITE_ROUTES[resolved.page] ?? 'site:other'
     // A gateway endpoint under an alias it does not serve, the bridge's namespace: refused.
     default: return resolved.kind
