@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { createPublicKey } from 'node:crypto'
 
 // `providers:` (issue 12): the identity providers whose tokens the gateway
 // accepts, by name. Only what an operator lists here is trusted: the issuer,
@@ -89,6 +90,10 @@ export function checkProviders (raw: unknown, ownIssuer: unknown, methods: unkno
     const sources = (['discovery', 'jwksUri', 'keys'] as const).filter((k) => p[k] !== undefined && p[k] !== false)
     if (sources.length === 0) problems.push(`${key}: no key source; set one of discovery: true, jwksUri or keys`)
     if (sources.length > 1) problems.push(`${key}: ${sources.join(' and ')} are both set; keep one key source`)
+    p.keys?.forEach((k, i) => {
+      const problem = keyProblem(k)
+      if (problem !== undefined) problems.push(`${key}.keys.${i}: ${problem}`)
+    })
     if (p.roles.default === 'administrator') problems.push(`${key}.roles.default: administrator is never a default; map a provider role to it explicitly in roles.map`)
     if (Object.keys(p.roles.map).length > 0 && p.roles.claim === undefined) problems.push(`${key}.roles.map: set roles.claim, the claim the mapped roles are read from`)
     if (p.issuer === ownIssuer) problems.push(`${key}.issuer: is the gateway's own tokens.issuer`)
@@ -100,4 +105,18 @@ export function checkProviders (raw: unknown, ownIssuer: unknown, methods: unkno
   const named = Object.keys(providers).length > 0
   if (methods.includes('oidc') && !named) problems.push('config auth.methods: oidc is enabled but no providers are configured')
   if (!methods.includes('oidc') && named) problems.push('config providers: providers are configured but oidc is not in auth.methods')
+}
+
+/** Inline keys must be public keys of an asymmetric kind: a private or shared-secret key has no place here. */
+function keyProblem (key: string | { kty: string }): string | undefined {
+  if (typeof key !== 'string') {
+    if (!['RSA', 'EC', 'OKP'].includes(key.kty)) return `kty ${key.kty} is not an asymmetric key type (RSA, EC, OKP)`
+    if ('d' in key) return 'is a private key; give the public key only'
+  }
+  try {
+    createPublicKey(typeof key === 'string' ? key : { key: key as never, format: 'jwk' })
+    return undefined
+  } catch (err) {
+    return `is not a public key (${(err as Error).message})`
+  }
 }
