@@ -11,6 +11,7 @@ import storePlugin from './plugins/store.js'
 import bridgePlugin from './plugins/bridge.js'
 import tokensPlugin from './plugins/tokens.js'
 import apiKeysPlugin from './plugins/api-keys.js'
+import provisioningPlugin from './plugins/provisioning.js'
 import authenticationPlugin from './plugins/authentication.js'
 import oauthClientsPlugin from './plugins/oauth-clients.js'
 import errorHandler from './error-handler.js'
@@ -71,6 +72,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(apiKeysPlugin)
   // Before authentication: the Basic method authenticates clients too.
   await app.register(oauthClientsPlugin)
+  await app.register(provisioningPlugin)
   await app.register(authenticationPlugin)
   await app.register(errorHandler)
   await app.register(audit)

@@ -53,6 +53,9 @@ export const TlsRequired = clientError('GW_ERR_TLS_REQUIRED', 'Basic credentials
 export function withBasicChallenge<E extends Error> (err: E): E & { challenge: string } {
   return Object.assign(err, { challenge: 'Basic realm="wp-auth-gateway", charset="UTF-8"' })
 }
+export const UserNotProvisioned = clientError('GW_ERR_USER_NOT_PROVISIONED', 'No WordPress user is linked to this identity, and this provider does not create users.', 403)
+export const EmailNotVerified = clientError('GW_ERR_EMAIL_NOT_VERIFIED', 'A WordPress user has this email address, but the provider has not verified it: the identity is not linked.', 403)
+export const EmailInUse = clientError('GW_ERR_EMAIL_IN_USE', 'A WordPress user already has this email address, and this provider does not link by email.', 403)
 export const BadRequest = clientError('GW_ERR_BAD_REQUEST', '%s', 400)
 export const BodyTooLarge = clientError('GW_ERR_BODY_TOO_LARGE', 'The request body is too large.', 413)
 

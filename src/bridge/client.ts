@@ -1,7 +1,8 @@
 import { Pool } from 'undici'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { BridgeUnavailable, UpstreamUnavailable } from '../errors.js'
+import { BridgeUnavailable, EmailInUse, EmailNotVerified, UpstreamUnavailable, UserNotProvisioned } from '../errors.js'
+import type { ProvisionPolicy, ProvisionRequest } from '../providers/provisioning-types.js'
 import { ASSERTION_HEADER, type AssertionSigner } from './assertion.js'
 
 export const WordPressUser = Type.Object({
@@ -23,13 +24,14 @@ export const BridgeInfo = Type.Object({
 export type BridgeInfo = Static<typeof BridgeInfo>
 
 const NAMESPACE = '/gateway-bridge/v1'
-export const BRIDGE_PROTOCOL = 3
+export const BRIDGE_PROTOCOL = 4
 
 /** Why WordPress refuses the gateway itself, as an operator reads it: one line saying what to fix. */
 const REFUSALS: Record<string, string> = {
   gateway_assertion_invalid: 'WordPress rejects the gateway\'s assertions: BRIDGE_SECRET must be the same for the gateway and WordPress (and the clocks within 5 s)',
   gateway_assertion_required: 'WordPress rejects the gateway\'s assertions: BRIDGE_SECRET is missing or shorter than 32 bytes inside WordPress',
   gateway_forbidden: 'WordPress rejects the gateway\'s assertions: BRIDGE_SECRET must be the same for the gateway and WordPress',
+  invalid_role: 'a provider\'s default role is not a role of this WordPress site: fix providers.<name>.roles in the gateway\'s configuration',
   rest_no_route: 'the bridge plugin is missing or outdated in WordPress: copy wordpress/mu-plugins/wp-auth-gateway-bridge.php and the folder wp-auth-gateway-bridge/ into wp-content/mu-plugins/'
 }
 
@@ -76,6 +78,31 @@ export class BridgeClient {
     const answer = await this.#call('POST', '/cookie', { cookie, nonce })
     if (answer.status === 200) return parseUser(answer.body)
     if (answer.code === 'invalid_cookie') return null
+    throw unusable(answer)
+  }
+
+  /**
+   * The WordPress user for a person an identity provider vouches for: found
+   * by the link the bridge keeps (provider + subject), by a verified email
+   * when the policy allows, or made (users/provision).
+   */
+  async provision (request: ProvisionRequest, policy: ProvisionPolicy): Promise<WordPressUser> {
+    const answer = await this.#call('POST', '/users/provision', {
+      provider: request.provider,
+      subject: request.subject,
+      email: request.email,
+      email_verified: request.emailVerified,
+      name: request.displayName,
+      roles: request.roles,
+      create: policy.create,
+      link_by_email: policy.linkByEmail,
+      update_roles: policy.updateRoles,
+      default_role: policy.defaultRole
+    })
+    if (answer.status === 200) return parseUser(answer.body)
+    if (answer.code === 'user_not_provisioned') throw new UserNotProvisioned()
+    if (answer.code === 'email_not_verified') throw new EmailNotVerified()
+    if (answer.code === 'email_in_use') throw new EmailInUse()
     throw unusable(answer)
   }
 

@@ -145,6 +145,8 @@ const cases: Case[] = [
   { class: 'mismatch', name: 'a batch with an assertion for its first sub-request', ...batch([named('/wp/v2/tags')]), assertion: editor('POST', '/wp/v2/tags'), writes: ['tag'], ...MISMATCH },
   { class: 'mismatch', name: 'a batch assertion on a plain write', method: 'POST', path: '/wp-json/wp/v2/tags', ...json({ name: '@@M@@' }), assertion: editor('POST', '/batch/v1', { bat: BAT_TAGS }), writes: ['tag'], ...MISMATCH },
   { class: 'mismatch', name: 'a bridge route with a client\'s assertion', path: '/wp-json/gateway-bridge/v1/users/1', assertion: as({ sub: '1', via: 'jwt', mth: 'GET', rte: '/gateway-bridge/v1/users/1' }), status: 403, code: 'gateway_forbidden' },
+  { class: 'mismatch', name: 'provisioning with a client\'s assertion', method: 'POST', path: '/wp-json/gateway-bridge/v1/users/provision', ...json({ provider: 'x', subject: 'y', default_role: 'administrator', create: true }), assertion: as({ sub: '1', via: 'jwt', mth: 'POST', rte: '/gateway-bridge/v1/users/provision' }), status: 403, code: 'gateway_forbidden' },
+  { class: 'mismatch', name: 'provisioning with no assertion', method: 'POST', path: '/wp-json/gateway-bridge/v1/users/provision', ...json({ provider: 'x', subject: 'y', default_role: 'administrator', create: true }), status: 401, code: 'gateway_assertion_required' },
 
   // URL parameters: the route's own must be what the request acts on.
   { class: 'override', name: '/wp/v2/users/5?id=1', path: '/wp-json/wp/v2/users/5?id=1', assertion: as({ sub: '5', via: 'jwt', mth: 'GET', rte: '/wp/v2/users/5' }), ...OVERRIDE },

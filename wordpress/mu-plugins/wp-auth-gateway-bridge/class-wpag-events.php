@@ -24,6 +24,30 @@ final class WPAG_Events {
 	private static $pending_login_password = null;
 
 	/**
+	 * True while the gateway itself changes a user (users/provision): it knows
+	 * of the change already, and telling it would cut off the very token that
+	 * asked for it.
+	 *
+	 * @var bool
+	 */
+	private static $quiet = false;
+
+	/**
+	 * Runs $fn with events held back (see $quiet).
+	 *
+	 * @param callable $fn What to run.
+	 * @return mixed What $fn returns.
+	 */
+	public static function quietly( $fn ) {
+		self::$quiet = true;
+		try {
+			return $fn();
+		} finally {
+			self::$quiet = false;
+		}
+	}
+
+	/**
 	 * The signed event: the whole event (type, user, time, a single-use jti)
 	 * is in the signed claims, so a signature made for one event cannot carry
 	 * another. Issuer and audience are the other way round from the gateway's
@@ -69,6 +93,9 @@ final class WPAG_Events {
 	 */
 	public static function send( $type, $user_id ) {
 		static $sent = array();
+		if ( self::$quiet ) {
+			return;
+		}
 		$user_id = (int) $user_id;
 		$key = $type . ':' . $user_id;
 		if ( 'roles_changed' === $type && $user_id > 0 ) {

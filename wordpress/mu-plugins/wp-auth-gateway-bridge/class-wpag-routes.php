@@ -12,7 +12,7 @@
 final class WPAG_Routes {
 
 	const NAMESPACE_V1 = 'gateway-bridge/v1';
-	const PROTOCOL     = 3;
+	const PROTOCOL     = 4;
 
 	/*
 	 * A phpass hash of a random throwaway password. Checked against when the
@@ -30,6 +30,7 @@ final class WPAG_Routes {
 			'/authenticate'        => array( 'POST', 'authenticate' ),
 			'/users/(?P<id>\d+)'   => array( 'GET', 'get_user' ),
 			'/cookie'              => array( 'POST', 'cookie' ),
+			'/users/provision'     => array( 'POST', 'provision' ),
 		);
 		foreach ( $routes as $route => list( $method, $callback ) ) {
 			register_rest_route(
@@ -209,5 +210,112 @@ final class WPAG_Routes {
 			return new WP_Error( 'invalid_cookie', 'The login cookie or nonce is not valid.', array( 'status' => 401 ) );
 		}
 		return new WP_REST_Response( self::user_record( $user ), 200 );
+	}
+
+	/** The user meta that links a WordPress user to a provider's subject: one row per link. */
+	const LINK_META = '_wpag_provider_link';
+
+	/**
+	 * POST users/provision {provider, subject, email, email_verified, name,
+	 * roles, create, link_by_email, update_roles, default_role}: the WordPress
+	 * user for a person an identity provider vouches for (the gateway has
+	 * verified the token and mapped its roles). Found by the link stored on
+	 * the user (provider + subject), else, when allowed, by a verified email,
+	 * else made, when allowed. Made users get a random password nobody knows.
+	 * Events are held back: the gateway asked for the change.
+	 *
+	 * @param WP_REST_Request $request The request.
+	 * @return WP_REST_Response|WP_Error
+	 */
+	public static function provision( $request ) {
+		$p = $request->get_json_params();
+		$string = function ( $key ) use ( $p ) {
+			return isset( $p[ $key ] ) && is_string( $p[ $key ] ) ? $p[ $key ] : null;
+		};
+		$flag = function ( $key ) use ( $p ) {
+			return isset( $p[ $key ] ) && true === $p[ $key ];
+		};
+		$provider = $string( 'provider' );
+		$subject  = $string( 'subject' );
+		$default  = $string( 'default_role' );
+		if ( null === $provider || null === $subject || '' === $provider || '' === $subject || strlen( $provider ) > 64 || strlen( $subject ) > 255 || null === $default ) {
+			return new WP_Error( 'invalid_request', 'provider, subject and default_role are required.', array( 'status' => 400 ) );
+		}
+		$email = $string( 'email' );
+		$email = null !== $email && is_email( $email ) ? $email : null;
+		$roles = null;
+		if ( isset( $p['roles'] ) && is_array( $p['roles'] ) ) {
+			$roles = array_values( array_filter( $p['roles'], function ( $r ) {
+				return is_string( $r ) && wp_roles()->is_role( $r );
+			} ) );
+		}
+		if ( ! wp_roles()->is_role( $default ) ) {
+			return new WP_Error( 'invalid_role', 'default_role is not a role of this site.', array( 'status' => 400 ) );
+		}
+		$link = $provider . '|' . $subject;
+		return WPAG_Events::quietly( function () use ( $link, $email, $roles, $default, $string, $flag ) {
+			$found = get_users( array( 'meta_key' => self::LINK_META, 'meta_value' => $link, 'number' => 1, 'fields' => 'all' ) );
+			$user  = empty( $found ) ? null : $found[0];
+			if ( null === $user && null !== $email ) {
+				$owner = get_user_by( 'email', $email );
+				if ( $owner ) {
+					if ( ! $flag( 'link_by_email' ) ) {
+						return new WP_Error( 'email_in_use', 'A WordPress user already has this email address, and linking by email is off.', array( 'status' => 409 ) );
+					}
+					if ( ! $flag( 'email_verified' ) ) {
+						return new WP_Error( 'email_not_verified', 'The provider has not verified this email address.', array( 'status' => 409 ) );
+					}
+					add_user_meta( $owner->ID, self::LINK_META, $link );
+					$user = $owner;
+				}
+			}
+			if ( null === $user ) {
+				if ( ! $flag( 'create' ) ) {
+					return new WP_Error( 'user_not_provisioned', 'No WordPress user is linked to this identity.', array( 'status' => 404 ) );
+				}
+				$id = wp_insert_user(
+					array(
+						'user_login'   => self::free_login( null !== $email ? strstr( $email, '@', true ) : 'user' ),
+						'user_email'   => null !== $email ? $email : '',
+						'user_pass'    => wp_generate_password( 32, true, true ),
+						'display_name' => null !== $string( 'name' ) ? $string( 'name' ) : '',
+						'role'         => empty( $roles ) ? $default : $roles[0],
+					)
+				);
+				if ( is_wp_error( $id ) ) {
+					return new WP_Error( 'provision_failed', $id->get_error_message(), array( 'status' => 409 ) );
+				}
+				$user = get_userdata( $id );
+				foreach ( array_slice( (array) $roles, 1 ) as $role ) {
+					$user->add_role( $role );
+				}
+				add_user_meta( $id, self::LINK_META, $link );
+			} elseif ( $flag( 'update_roles' ) && null !== $roles ) {
+				$want = empty( $roles ) ? array( $default ) : $roles;
+				if ( array_values( $user->roles ) !== $want ) {
+					$user->set_role( $want[0] );
+					foreach ( array_slice( $want, 1 ) as $role ) {
+						$user->add_role( $role );
+					}
+				}
+			}
+			return new WP_REST_Response( self::user_record( get_userdata( $user->ID ) ), 200 );
+		} );
+	}
+
+	/**
+	 * A login nobody has yet, from a wished-for one: sanitized, then numbered.
+	 *
+	 * @param string $wish The login wished for.
+	 * @return string
+	 */
+	private static function free_login( $wish ) {
+		$base = sanitize_user( $wish, true );
+		$base = '' === $base ? 'user' : substr( $base, 0, 50 );
+		$login = $base;
+		for ( $i = 2; username_exists( $login ); $i++ ) {
+			$login = $base . '-' . $i;
+		}
+		return $login;
 	}
 }
