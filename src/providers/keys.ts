@@ -52,7 +52,9 @@ async function discover (provider: Provider): Promise<string> {
   } catch (err) {
     throw new ProviderUnavailable({ cause: err })
   }
-  if (doc?.issuer !== provider.issuer || typeof doc.jwks_uri !== 'string' || !/^https?:\/\//.test(doc.jwks_uri)) {
+  // An https issuer's keys come over https too: a discovery document cannot downgrade them.
+  const scheme = provider.issuer.startsWith('https://') ? /^https:\/\// : /^https?:\/\//
+  if (doc?.issuer !== provider.issuer || typeof doc.jwks_uri !== 'string' || !scheme.test(doc.jwks_uri)) {
     throw new ProviderUnavailable({ cause: new Error(`discovery document at ${url} does not name issuer ${provider.issuer} with a jwks_uri`) })
   }
   return doc.jwks_uri

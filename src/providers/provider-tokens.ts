@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { TokenRevoked } from '../errors.js'
 import type { WordPressUser } from '../bridge/client.js'
@@ -22,10 +21,13 @@ export interface ProviderIdentity {
 
 /**
  * A provider token to the WordPress user it stands for: verified (jose),
- * then found or made by provisioning. The answer is remembered under a hash
- * of the token for the provider's cacheSeconds and never past the token's
- * exp, so after the first request a token costs neither a network call nor a
- * bridge call; concurrent first requests with one token share one look-up.
+ * then found or made by provisioning. The answer is remembered for the
+ * provider's cacheSeconds and never past the token's exp, so after the first
+ * request a token costs neither a network call nor a bridge call nor a
+ * decode; concurrent first requests with one token share one look-up. The
+ * key is the token itself, as for the gateway's own tokens
+ * (src/tokens/access-token.ts): a hash would cost more than the look-up, and
+ * the process holds the token while it answers anyway.
  * A cut-off of the user (password, role, deletion, logout everywhere) ends
  * tokens issued before it, cached or not.
  */
@@ -50,8 +52,14 @@ export class ProviderTokens {
     return this.#verifier.providerOf(token)
   }
 
+  /** A token verified before and still remembered, or undefined: the hot path, before any decoding. */
+  remembered (token: string): ProviderIdentity | Promise<ProviderIdentity> | undefined {
+    const hit = this.#cache.get(token)
+    return hit === undefined ? undefined : this.#notCutOff(hit)
+  }
+
   identify (token: string, provider: ConfiguredProvider): ProviderIdentity | Promise<ProviderIdentity> {
-    const key = createHash('sha256').update(token).digest('base64url')
+    const key = token
     const hit = this.#cache.get(key)
     if (hit !== undefined) return this.#notCutOff(hit)
     let pending = this.#pending.get(key)

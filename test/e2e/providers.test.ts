@@ -122,7 +122,8 @@ t.test('bad provider tokens get a stable error and never reach WordPress', async
 t.test('a provider whose keys cannot be had: its tokens get 503 GW_ERR_PROVIDER_UNAVAILABLE, other methods keep working', async (t) => {
   const ks = await startKeyServer(t)
   ks.up = false
-  const app = await buildTestApp(t, { auth: { methods: ['jwt', 'oidc'] }, providers: { keycloak: keycloak(ks, { jwks: { timeoutMs: 500 } }) } })
+  // oidc first: it must answer "not responsible" for the gateway's own tokens, without a fetch.
+  const app = await buildTestApp(t, { auth: { methods: ['oidc', 'jwt'] }, providers: { keycloak: keycloak(ks, { jwks: { timeoutMs: 500 } }) } })
   const res = await me(app, await personToken(ks))
   t.equal(res.statusCode, 503)
   t.equal(res.json().code, 'GW_ERR_PROVIDER_UNAVAILABLE')
@@ -170,4 +171,25 @@ t.test('oidc-provider\'s JWT access tokens call WordPress as a provisioned user'
   made(res.json().id)
   t.same(res.json().roles, ['subscriber'])
   t.equal((await me(app, await op.accessToken())).json().id, res.json().id, 'a second token of the same subject: the same user')
+})
+
+t.test('a cut-off of the user ends provider tokens issued before it, remembered or not', async (t) => {
+  const ks = await startKeyServer(t)
+  const app = await buildTestApp(t, { auth: { methods: ['jwt', 'oidc'] }, providers: { keycloak: keycloak(ks) } })
+  const made = cleanup(t, app)
+  const sub = `kc-${randomBytes(5).toString('hex')}`
+  const before = await personToken(ks, { sub, iat: now() - 5 })
+  const first = await me(app, before)
+  t.equal(first.statusCode, 200, first.body)
+  const id = made(first.json().id)
+  const admin = await login(app, 'admin')
+  const revoke = await app.inject({ method: 'POST', url: `/_gateway/admin/users/${id}/revoke`, headers: { authorization: `Bearer ${admin}` } })
+  t.equal(revoke.statusCode, 200, revoke.body)
+  const after = await me(app, before)
+  t.equal(after.statusCode, 401, 'the remembered token is refused after the cut-off')
+  t.equal(after.json().code, 'GW_ERR_TOKEN_REVOKED')
+  await new Promise((resolve) => setTimeout(resolve, 1100))
+  const fresh = await me(app, await personToken(ks, { sub }))
+  t.equal(fresh.statusCode, 200, 'a token the provider issued after it works')
+  t.equal(fresh.json().id, id)
 })

@@ -21,10 +21,14 @@ export class OidcAuthenticator implements Authenticator {
 
   authenticate (_request: FastifyRequest, { header }: RequestCredentials): Identity | null | Promise<Identity> {
     if (header?.scheme !== 'bearer') return null
-    const provider = this.#tokens.providerOf(header.value)
-    if (provider === undefined) return null
-    const found = this.#tokens.identify(header.value, provider)
+    const found = this.#tokens.remembered(header.value) ?? this.#identify(header.value)
+    if (found === null) return null
     return found instanceof Promise ? found.then(identityOf) : found.identity
+  }
+
+  #identify (token: string): ProviderIdentity | Promise<ProviderIdentity> | null {
+    const provider = this.#tokens.providerOf(token)
+    return provider === undefined ? null : this.#tokens.identify(token, provider)
   }
 }
 
