@@ -12,6 +12,7 @@ import bridgePlugin from './plugins/bridge.js'
 import tokensPlugin from './plugins/tokens.js'
 import apiKeysPlugin from './plugins/api-keys.js'
 import provisioningPlugin from './plugins/provisioning.js'
+import providersPlugin from './plugins/providers.js'
 import authenticationPlugin from './plugins/authentication.js'
 import oauthClientsPlugin from './plugins/oauth-clients.js'
 import errorHandler from './error-handler.js'
@@ -75,6 +76,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   // Before authentication: the Basic method authenticates clients too.
   await app.register(oauthClientsPlugin)
   await app.register(provisioningPlugin)
+  // Before authentication: the oidc method verifies provider tokens with it.
+  await app.register(providersPlugin)
   await app.register(authenticationPlugin)
   await app.register(errorHandler)
   await app.register(audit)

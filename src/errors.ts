@@ -79,6 +79,9 @@ export const OAuthUnauthorizedClient = oauthError('unauthorized_client', 400)
 export const OAuthUnsupportedGrantType = oauthError('unsupported_grant_type', 400)
 export const OAuthInvalidScope = oauthError('invalid_scope', 400)
 
+// Identity providers (README, "Identity providers"). Bad provider tokens answer GW_ERR_TOKEN_INVALID / GW_ERR_TOKEN_EXPIRED like any token.
+export const ProviderUnavailable = createError('GW_ERR_PROVIDER_UNAVAILABLE', 'The identity provider that issued this token cannot be reached to verify it.', 503)
+
 export const UpstreamUnavailable = createError('GW_ERR_UPSTREAM_UNAVAILABLE', 'WordPress could not be reached.', 502)
 export const BridgeUnavailable = createError('GW_ERR_BRIDGE_UNAVAILABLE', 'WordPress does not accept the gateway right now.', 503)
 export const StoreUnavailable = createError('GW_ERR_STORE_UNAVAILABLE', 'The gateway cannot verify requests right now.', 503)

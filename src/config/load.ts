@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml'
 import { Value } from '@sinclair/typebox/value'
 import { DEFAULT_METHODS, FileConfig, Rule, type Config, type EnvConfig } from './schema.js'
 import { parseTopology } from '../store/redis/topology.js'
+import { checkProviders, withProviderDefaults } from './providers.js'
 
 export const DEFAULT_CONFIG_PATH = 'config/gateway.yaml'
 const MIN_SECRET_BYTES = 32
@@ -59,6 +60,7 @@ function validateFile (raw: unknown, problems: string[]): FileConfig | undefined
     ? Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== null))
     : raw
   const withDefaults = Value.Default(FileConfig, structuredClone(cleaned))
+  if (withDefaults !== null && typeof withDefaults === 'object' && 'providers' in withDefaults) withDefaults.providers = withProviderDefaults(withDefaults.providers)
   const before = problems.length
   for (const e of Value.Errors(FileConfig, withDefaults)) {
     const key = e.path === '' ? '(top level)' : e.path.slice(1).replaceAll('/', '.')
@@ -94,6 +96,7 @@ function checkMeaning (file: unknown, problems: string[]): void {
       if (off.length > 0) problems.push(`config policy.rules.${i} (${rule.route}): authenticators ${off.join(', ')} are not enabled in auth.methods`)
     })
   }
+  checkProviders((f as { providers?: unknown })?.providers, (f as { tokens?: { issuer?: unknown } })?.tokens?.issuer, methods, problems)
   if (Value.Check(FileConfig.properties.cors, f?.cors) && f.cors.credentials && f.cors.origins.includes('*')) {
     problems.push('config cors.credentials: browsers refuse credentials with origin *; list the origins instead')
   }

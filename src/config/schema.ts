@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { Topology } from '../store/redis/topology.js'
 import { AUTH_METHODS } from '../pipeline/authenticate/identity.js'
+import { Providers } from './providers.js'
 
 // The YAML file's shape. One source for validation and for the TypeScript
 // type; config/gateway.example.yaml documents each key.
@@ -96,7 +97,8 @@ export const FileConfig = Type.Object({
     header: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$', default: 'Authorization' }),
     // The methods enabled, in the order they are tried: jwt (the gateway's own
     // tokens), apikey (wpgk_… keys), basic (WordPress passwords, Application
-    // Passwords, OAuth clients), cookie (wp-admin's login cookie + X-WP-Nonce).
+    // Passwords, OAuth clients), cookie (wp-admin's login cookie + X-WP-Nonce),
+    // oidc (tokens of the identity providers under providers:).
     methods: Type.Array(AuthMethod, { minItems: 1, uniqueItems: true, default: [...DEFAULT_METHODS] }),
     basic: Type.Object({
       // Basic sends a password with every request: refused over plain HTTP
@@ -162,6 +164,8 @@ export const FileConfig = Type.Object({
     credentials: Type.Boolean({ default: false }),
     maxAgeSeconds: Type.Integer({ minimum: 0, maximum: 86_400, default: 600 })
   }, { additionalProperties: false, default: {} }),
+  // Identity providers whose tokens are accepted (auth.methods: oidc), by name (src/config/providers.ts).
+  providers: Providers,
   site: Type.Object({
     // Non-REST paths: XML-RPC (a second, older API with its own logins) and wp-login.php.
     xmlrpc: Type.Union([Type.Literal('block'), Type.Literal('pass')], { default: 'block' }),

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { OAuthInvalidRequest } from '../errors.js'
 import { GRANT_TYPES } from './record.js'
 import { CLIENT_AUTH_METHODS } from './client-auth.js'
+import { exchangeEnabled, TOKEN_EXCHANGE } from './grants/token-exchange.js'
 
 export const OAUTH_TOKEN_PATH = '/wp-json/api/v1/oauth/token'
 export const INTROSPECT_PATH = '/wp-json/api/v1/oauth/introspect'
@@ -34,7 +35,7 @@ export async function metadata (app: FastifyInstance, issuer: string): Promise<R
     introspection_endpoint: issuer + INTROSPECT_PATH,
     revocation_endpoint: issuer + OAUTH_REVOKE_PATH,
     jwks_uri: issuer + '/.well-known/jwks.json',
-    grant_types_supported: [...GRANT_TYPES],
+    grant_types_supported: [...GRANT_TYPES, ...(exchangeEnabled(app) ? [TOKEN_EXCHANGE] : [])],
     response_types_supported: [],
     token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
     introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,

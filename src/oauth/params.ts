@@ -14,7 +14,12 @@ export const OAuthParams = Type.Object({
   refresh_token: Type.Optional(Type.String({ maxLength: 256 })),
   scope: Type.Optional(Type.String({ maxLength: 1024 })),
   token: Type.Optional(Type.String({ maxLength: 8192 })),
-  token_type_hint: Type.Optional(Type.String({ maxLength: 64 }))
+  token_type_hint: Type.Optional(Type.String({ maxLength: 64 })),
+  // Token exchange (RFC 8693 §2.1); provider tokens can be long (Azure AD's with groups).
+  subject_token: Type.Optional(Type.String({ maxLength: 16_384 })),
+  subject_token_type: Type.Optional(Type.String({ maxLength: 128 })),
+  requested_token_type: Type.Optional(Type.String({ maxLength: 128 })),
+  actor_token: Type.Optional(Type.String({ maxLength: 16_384 }))
 })
 export type OAuthParams = Static<typeof OAuthParams>
 

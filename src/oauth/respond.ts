@@ -9,7 +9,7 @@ const OAUTH_ERRORS = new Set(['invalid_request', 'invalid_client', 'invalid_gran
 /** Fastify's and the gateway's request errors, which say the request itself is malformed. */
 const MALFORMED = new Set(['FST_ERR_VALIDATION', 'FST_ERR_CTP_BODY_TOO_LARGE', 'FST_ERR_CTP_INVALID_MEDIA_TYPE', 'FST_ERR_CTP_EMPTY_JSON_BODY',
   'FST_ERR_CTP_INVALID_JSON_BODY', 'GW_ERR_BAD_REQUEST', 'GW_ERR_BODY_TOO_LARGE', 'GW_ERR_FORM_BODY_REFUSED'])
-const UNAVAILABLE = new Set(['GW_ERR_STORE_UNAVAILABLE', 'GW_ERR_BRIDGE_UNAVAILABLE', 'GW_ERR_UPSTREAM_UNAVAILABLE'])
+const UNAVAILABLE = new Set(['GW_ERR_STORE_UNAVAILABLE', 'GW_ERR_BRIDGE_UNAVAILABLE', 'GW_ERR_UPSTREAM_UNAVAILABLE', 'GW_ERR_PROVIDER_UNAVAILABLE'])
 
 /** Marks an invalid_client answer that must challenge for Basic (the client tried it, or sent no authentication: RFC 6749 §5.2). */
 export const withChallenge = <E extends Error>(err: E): E => Object.assign(err, { challenge: true })

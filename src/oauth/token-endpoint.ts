@@ -8,6 +8,7 @@ import type { Grant } from './grants/types.js'
 import { passwordGrant } from './grants/password.js'
 import { clientCredentialsGrant } from './grants/client-credentials.js'
 import { refreshTokenGrant } from './grants/refresh-token.js'
+import { exchangeEnabled, TOKEN_EXCHANGE, tokenExchangeGrant } from './grants/token-exchange.js'
 
 const GRANTS: Record<GrantType, Grant> = {
   password: passwordGrant,
@@ -29,6 +30,11 @@ export function tokenEndpoint (app: FastifyInstance) {
       const params = readParams(request.body)
       const grantType = params.grant_type
       if (grantType === undefined) throw new OAuthInvalidRequest('grant_type is required.')
+      // The provider's token is the proof: no OAuth client takes part (src/oauth/grants/token-exchange.ts).
+      if (grantType === TOKEN_EXCHANGE && exchangeEnabled(app)) {
+        request.audit = { ...request.audit, action: 'oauth.token.token-exchange' }
+        return await reply.headers(NO_STORE).send(await tokenExchangeGrant(app, request, params))
+      }
       if (!isGrantType(grantType)) throw new OAuthUnsupportedGrantType('The grant type is not supported.')
       request.audit = { ...request.audit, action: `oauth.token.${grantType}` }
       const client = await authenticateClient(app, request, params)

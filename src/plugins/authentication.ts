@@ -5,6 +5,7 @@ import { BearerJwtAuthenticator } from '../pipeline/authenticate/bearer-jwt.js'
 import { BasicAuthenticator } from '../pipeline/authenticate/basic.js'
 import { ApiKeyAuthenticator } from '../pipeline/authenticate/api-key.js'
 import { WordPressCookieAuthenticator } from '../pipeline/authenticate/wp-cookie.js'
+import { OidcAuthenticator } from '../pipeline/authenticate/oidc.js'
 import { Policy } from '../pipeline/policy.js'
 
 declare module 'fastify' {
@@ -24,11 +25,12 @@ async function authenticationPlugin (app: FastifyInstance): Promise<void> {
     jwt: () => new BearerJwtAuthenticator(app.accessTokens, app.revocations),
     cookie: () => new WordPressCookieAuthenticator(app.bridge, app.revocations),
     apikey: () => new ApiKeyAuthenticator(app.apiKeys, app.revocations, app.throttle),
-    basic: () => new BasicAuthenticator(app.passwords, app.revocations, app.userChanges, app.config.env.hashSecret, app.config.auth.basic, app.oauthClients)
+    basic: () => new BasicAuthenticator(app.passwords, app.revocations, app.userChanges, app.config.env.hashSecret, app.config.auth.basic, app.oauthClients),
+    oidc: () => new OidcAuthenticator(app.providerTokens)
   }
   const chain = app.config.auth.methods.flatMap((m) => make[m]() ?? [])
   app.decorate('authentication', new AuthenticationChain(chain, app.config.auth.header))
   app.decorate('policy', new Policy(app.config.policy))
 }
 
-export default fp(authenticationPlugin, { name: 'authentication', dependencies: ['tokens', 'bridge', 'api-keys', 'oauth-clients'] })
+export default fp(authenticationPlugin, { name: 'authentication', dependencies: ['tokens', 'bridge', 'api-keys', 'oauth-clients', 'providers'] })

@@ -1,7 +1,7 @@
 import type { Via } from '../../bridge/assertion.js'
 
 /** The ways of proving who one is, as `auth.methods` and a rule's `authenticators` name them. */
-export const AUTH_METHODS = ['jwt', 'apikey', 'basic', 'cookie'] as const
+export const AUTH_METHODS = ['jwt', 'apikey', 'basic', 'cookie', 'oidc'] as const
 export type AuthMethod = typeof AUTH_METHODS[number]
 
 /** Who the caller proved to be; what the authorize and forward stages act on. */

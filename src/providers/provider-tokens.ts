@@ -1,0 +1,107 @@
+import { LRUCache } from 'lru-cache'
+import { TokenRevoked } from '../errors.js'
+import type { WordPressUser } from '../bridge/client.js'
+import type { Identity } from '../pipeline/authenticate/identity.js'
+import type { Revocations } from '../tokens/revocation.js'
+import type { UserChanges } from '../tokens/user-changes.js'
+import { provisionPolicy, provisionRequest } from './claims.js'
+import type { ProvisionPolicy, ProvisionRequest } from './provisioning-types.js'
+import type { ConfiguredProvider, ProviderVerifier } from './verify.js'
+
+/** What this module needs of provisioning (src/providers/provisioning.ts). */
+export interface UserResolver {
+  resolve (request: ProvisionRequest, policy: ProvisionPolicy): Promise<WordPressUser>
+}
+
+export interface ProviderIdentity {
+  identity: Identity
+  user: WordPressUser
+  provider: ConfiguredProvider
+}
+
+/**
+ * A provider token to the WordPress user it stands for: verified (jose),
+ * then found or made by provisioning. The answer is remembered for the
+ * provider's cacheSeconds and never past the token's exp, so after the first
+ * request a token costs neither a network call nor a bridge call nor a
+ * decode; concurrent first requests with one token share one look-up. The
+ * key is the token itself, as for the gateway's own tokens
+ * (src/tokens/access-token.ts): a hash would cost more than the look-up, and
+ * the process holds the token while it answers anyway.
+ * A cut-off of the user (password, role, deletion, logout everywhere) ends
+ * tokens issued before it, cached or not.
+ */
+export class ProviderTokens {
+  readonly #verifier: ProviderVerifier
+  readonly #users: UserResolver
+  readonly #revocations: Revocations
+  readonly #cache = new LRUCache<string, ProviderIdentity>({ max: 10_000 })
+  readonly #pending = new Map<string, Promise<ProviderIdentity>>()
+
+  constructor (verifier: ProviderVerifier, users: UserResolver, revocations: Revocations, userChanges: UserChanges) {
+    this.#verifier = verifier
+    this.#users = users
+    this.#revocations = revocations
+    userChanges.on(async (uid) => { this.forgetUser(uid) })
+  }
+
+  get verifier (): ProviderVerifier { return this.#verifier }
+
+  /** The cheap test: a configured provider's token (by its unverified `iss`), or undefined. */
+  providerOf (token: string): ConfiguredProvider | undefined {
+    return this.#verifier.providerOf(token)
+  }
+
+  /** A token verified before and still remembered, or undefined: the hot path, before any decoding. */
+  remembered (token: string): ProviderIdentity | Promise<ProviderIdentity> | undefined {
+    const hit = this.#cache.get(token)
+    return hit === undefined ? undefined : this.#notCutOff(hit)
+  }
+
+  identify (token: string, provider: ConfiguredProvider): ProviderIdentity | Promise<ProviderIdentity> {
+    const key = token
+    const hit = this.#cache.get(key)
+    if (hit !== undefined) return this.#notCutOff(hit)
+    let pending = this.#pending.get(key)
+    if (pending === undefined) {
+      pending = this.#resolve(key, token, provider).finally(() => this.#pending.delete(key))
+      this.#pending.set(key, pending)
+    }
+    return pending.then((found) => this.#notCutOff(found))
+  }
+
+  forgetUser (uid: number): void {
+    const id = String(uid)
+    for (const [key, entry] of this.#cache.entries()) if (entry.identity.userId === id) this.#cache.delete(key)
+  }
+
+  #notCutOff (found: ProviderIdentity): ProviderIdentity | Promise<ProviderIdentity> {
+    const cut = this.#revocations.isUserCutOff(found.identity.userId, found.identity.issuedAt! * 1000)
+    if (cut === false) return found
+    if (cut === true) throw new TokenRevoked()
+    return cut.then((isCut) => { if (isCut) throw new TokenRevoked(); return found })
+  }
+
+  async #resolve (key: string, token: string, provider: ConfiguredProvider): Promise<ProviderIdentity> {
+    const { claims } = await this.#verifier.verify(token, provider)
+    const user = await this.#users.resolve(provisionRequest(provider.name, provider.config, claims), provisionPolicy(provider.config))
+    const found: ProviderIdentity = {
+      identity: {
+        userId: String(user.id),
+        login: user.login,
+        email: user.email,
+        roles: user.roles,
+        method: 'oidc',
+        // DESIGN §3: WordPress is told the caller came with an external identity.
+        via: 'external',
+        issuedAt: claims.iat,
+        expiresAt: claims.exp
+      },
+      user,
+      provider
+    }
+    const ttl = Math.min(provider.config.cacheSeconds * 1000, claims.exp * 1000 - Date.now())
+    if (ttl > 0) this.#cache.set(key, found, { ttl })
+    return found
+  }
+}

@@ -1,0 +1,69 @@
+import t from 'tap'
+import { ConfigError, loadConfig } from '../../src/config/load.js'
+
+// `providers:` (issue 12 §1): what an operator gets wrong is named, all at once.
+
+const env = { WORDPRESS_URL: 'http://127.0.0.1:9', BRIDGE_SECRET: 'config-test-bridge-secret-0123456789abcdef', JWT_SECRET: 'config-test-jwt-secret-abcdefghijklmnopqrstuv' }
+
+function problems (file: unknown): string[] {
+  try {
+    loadConfig({ env, file })
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems
+    throw err
+  }
+  throw new Error('expected a ConfigError')
+}
+
+t.test('a provider gets safe defaults', async (t) => {
+  const config = loadConfig({ env, file: { auth: { methods: ['jwt', 'oidc'] }, providers: { google: { issuer: 'https://accounts.google.com', discovery: true, audiences: ['client.apps.googleusercontent.com'] } } } })
+  const google = config.providers.google!
+  t.same(google.algorithms, ['RS256'])
+  t.equal(google.claims.subject, 'sub')
+  t.same(google.users, { create: true, linkByEmail: false, updateRoles: false }, 'no linking by email unless asked')
+  t.equal(google.roles.default, 'subscriber')
+  t.same(google.roles.map, {}, 'no provider role grants anything unless mapped')
+  t.same(loadConfig({ env, file: {} }).providers, {}, 'no providers: none trusted')
+})
+
+t.test('every provider problem is reported at once, each naming its key', async (t) => {
+  const found = problems({
+    auth: { methods: ['jwt', 'oidc'] },
+    tokens: { issuer: 'https://gw.example' },
+    providers: {
+      hs: { issuer: 'https://hs.example', jwksUri: 'https://hs.example/jwks', audiences: ['wp'], algorithms: ['HS256'] },
+      nokeys: { issuer: 'https://nokeys.example', audiences: ['wp'] },
+      twokeys: { issuer: 'https://two.example', discovery: true, jwksUri: 'https://two.example/jwks', audiences: ['wp'] },
+      admin: { issuer: 'https://admin.example', discovery: true, audiences: ['wp'], roles: { default: 'administrator' } },
+      plain: { issuer: 'http://idp.example', discovery: true, audiences: ['wp'] },
+      noaud: { issuer: 'https://noaud.example', discovery: true, audiences: [] },
+      mapnoclaim: { issuer: 'https://map.example', discovery: true, audiences: ['wp'], roles: { map: { staff: 'editor' } } },
+      self: { issuer: 'https://gw.example', keys: ['-----BEGIN PUBLIC KEY-----x', { kty: 'oct', k: 'c2VjcmV0' }], audiences: ['wp'] }
+    }
+  })
+  const text = found.join('\n')
+  t.match(text, /providers\.hs\.algorithms\.0: must be one of RS256, RS384, RS512, PS256, ES256, ES384, EdDSA/, 'HS* is refused by name')
+  t.match(text, /providers\.nokeys: no key source/)
+  t.match(text, /providers\.twokeys: discovery and jwksUri are both set/)
+  t.match(text, /providers\.admin\.roles\.default: administrator is never a default/)
+  t.match(text, /providers\.plain\.issuer/, 'plain http only on loopback')
+  t.match(text, /providers\.noaud\.audiences/)
+  t.match(text, /providers\.mapnoclaim\.roles\.map: set roles\.claim/)
+  t.match(text, /providers\.self\.issuer: is the gateway's own tokens\.issuer/)
+  t.match(text, /providers\.self\.keys\.0: is not a public key/)
+  t.match(text, /providers\.self\.keys\.1: kty oct is not an asymmetric key type/, 'a shared secret is no key for a provider')
+})
+
+t.test('oidc and providers go together', async (t) => {
+  t.match(problems({ auth: { methods: ['jwt', 'oidc'] } }).join('\n'), /auth\.methods: oidc is enabled but no providers/)
+  t.match(problems({ providers: { a: { issuer: 'https://a.example', discovery: true, audiences: ['wp'] } } }).join('\n'), /providers are configured but oidc is not in auth\.methods/)
+  t.match(problems({
+    auth: { methods: ['jwt', 'oidc'] },
+    providers: { a: { issuer: 'https://same.example', discovery: true, audiences: ['wp'] }, b: { issuer: 'https://same.example', discovery: true, audiences: ['x'] } }
+  }).join('\n'), /providers\.b\.issuer: the same issuer as providers\.a/)
+})
+
+t.test('administrator is granted only by an explicit map entry', async (t) => {
+  const config = loadConfig({ env, file: { auth: { methods: ['oidc'] }, providers: { kc: { issuer: 'https://kc.example/realms/main', discovery: true, audiences: ['wp'], roles: { claim: 'realm_access.roles', map: { 'wp-admins': 'administrator' } } } } } })
+  t.same(config.providers.kc!.roles.map, { 'wp-admins': 'administrator' })
+})
