@@ -5,6 +5,7 @@ import { Value } from '@sinclair/typebox/value'
 import { DEFAULT_METHODS, FileConfig, Rule, type Config, type EnvConfig } from './schema.js'
 import { parseTopology } from '../store/redis/topology.js'
 import { checkProviders, withProviderDefaults } from './providers.js'
+import { readProviderSecrets } from './providers-opaque.js'
 
 export const DEFAULT_CONFIG_PATH = 'config/gateway.yaml'
 const MIN_SECRET_BYTES = 32
@@ -31,8 +32,9 @@ export function loadConfig (opts: LoadOptions = {}): Config {
   const raw = opts.file !== undefined ? opts.file : readConfigFile(env, problems)
   const file = validateFile(raw ?? {}, problems)
   const envConfig = readEnv(env, file, problems)
+  const providerSecrets = file === undefined ? {} : readProviderSecrets(file.providers, (name) => secretValue(env, name, problems), (path, name) => readPem(path, name, problems), problems)
   if (problems.length > 0 || file === undefined || envConfig === undefined) throw new ConfigError(problems)
-  return { ...file, env: envConfig }
+  return { ...file, env: { ...envConfig, providerSecrets } }
 }
 
 function readConfigFile (env: NodeJS.ProcessEnv, problems: string[]): unknown {
@@ -147,7 +149,7 @@ function readEnv (env: NodeJS.ProcessEnv, file: FileConfig | undefined, problems
   if (problems.length > 0 || wordpressUrl === undefined || bridgeSecret === undefined) return undefined
   // Derived, when not set: rotating BRIDGE_SECRET then invalidates stored API keys and client secrets (README, "Configuration").
   const hashSecret = ownHashSecret ?? Buffer.from(hkdfSync('sha256', bridgeSecret, Buffer.alloc(0), 'wp-auth-gateway hash secret', 32))
-  return { port, host: env.HOST ?? '0.0.0.0', wordpressUrl, redis, bridgeSecret, hashSecret, ...jwt, ...previous }
+  return { port, host: env.HOST ?? '0.0.0.0', wordpressUrl, redis, bridgeSecret, hashSecret, ...jwt, ...previous, providerSecrets: {} }
 }
 
 /** Retired keys (comma-separated) that still verify tokens signed before a rotation. */

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { createPublicKey } from 'node:crypto'
+import { checkOpaque, checkPrefixes, Opaque, type OpaqueConfig } from './providers-opaque.js'
 
 // `providers:` (issue 12): the identity providers whose tokens the gateway
 // accepts, by name. Only what an operator lists here is trusted: the issuer,
@@ -67,7 +68,9 @@ export const Provider = Type.Object({
   // A verified token's identity is remembered this long (never past its exp): later requests cost no network and no bridge call.
   cacheSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 300 }),
   // Accept this provider's tokens at the token endpoint's token-exchange grant (RFC 8693) for the gateway's own pair.
-  exchange: Type.Boolean({ default: false })
+  exchange: Type.Boolean({ default: false }),
+  // Opaque tokens of this provider, checked at its userinfo or introspection endpoint (README, "Opaque tokens").
+  opaque: Type.Optional(Opaque)
 }, { additionalProperties: false })
 export type Provider = Static<typeof Provider>
 
@@ -77,18 +80,24 @@ export type Providers = Static<typeof Providers>
 /** TypeBox fills no defaults inside a Record's values: each provider gets its own here, before validation. */
 export function withProviderDefaults (raw: unknown): unknown {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw
-  return Object.fromEntries(Object.entries(raw).map(([name, p]) => [name, Value.Default(Provider, p)]))
+  return Object.fromEntries(Object.entries(raw).map(([name, p]) => {
+    const filled = Value.Default(Provider, p) as { opaque?: unknown }
+    // Value.Default does not descend into an Optional object either.
+    if (filled !== null && typeof filled === 'object' && filled.opaque !== null && typeof filled.opaque === 'object') filled.opaque = Value.Default(Opaque, filled.opaque)
+    return [name, filled]
+  }))
 }
 
 /** What the schema cannot say about providers, each problem naming its key. */
 export function checkProviders (raw: unknown, ownIssuer: unknown, methods: unknown[] | undefined, problems: string[]): void {
   const providers = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? raw as Record<string, unknown> : {}
   const issuers = new Map<string, string>()
+  const opaque: Array<[string, OpaqueConfig]> = []
   for (const [name, p] of Object.entries(providers)) {
     if (!Value.Check(Provider, p)) continue
     const key = `config providers.${name}`
     const sources = (['discovery', 'jwksUri', 'keys'] as const).filter((k) => p[k] !== undefined && p[k] !== false)
-    if (sources.length === 0) problems.push(`${key}: no key source; set one of discovery: true, jwksUri or keys`)
+    if (sources.length === 0 && p.opaque === undefined) problems.push(`${key}: no key source; set one of discovery: true, jwksUri or keys`)
     if (sources.length > 1) problems.push(`${key}: ${sources.join(' and ')} are both set; keep one key source`)
     p.keys?.forEach((k, i) => {
       const problem = keyProblem(k)
@@ -100,7 +109,12 @@ export function checkProviders (raw: unknown, ownIssuer: unknown, methods: unkno
     const other = issuers.get(p.issuer)
     if (other !== undefined) problems.push(`${key}.issuer: the same issuer as providers.${other}; one provider per issuer`)
     issuers.set(p.issuer, name)
+    if (p.opaque !== undefined) {
+      checkOpaque(key, p.opaque, problems)
+      opaque.push([name, p.opaque])
+    }
   }
+  checkPrefixes(opaque, problems)
   if (methods === undefined) return
   const named = Object.keys(providers).length > 0
   if (methods.includes('oidc') && !named) problems.push('config auth.methods: oidc is enabled but no providers are configured')

@@ -198,6 +198,8 @@ export interface EnvConfig {
   /** Keys that no longer sign but still verify, so rotation logs nobody out. */
   previousSecrets: Buffer[]
   previousPublicKeyPems: string[]
+  /** Introspection client secrets of providers with opaque tokens, by provider name (src/config/providers.ts). */
+  providerSecrets: Record<string, string>
 }
 
 export type Config = FileConfig & { env: EnvConfig }

@@ -27,16 +27,24 @@ const UNREACHABLE = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_G
  */
 export class ProviderVerifier {
   readonly #byIssuer = new Map<string, ConfiguredProvider>()
+  readonly #all: ConfiguredProvider[] = []
 
   constructor (providers: Providers) {
-    for (const [name, config] of Object.entries(providers)) this.#byIssuer.set(config.issuer, { name, config, keys: providerKeys(config) })
+    for (const [name, config] of Object.entries(providers)) {
+      const provider = { name, config, keys: providerKeys(config) }
+      this.#all.push(provider)
+      // A provider for opaque tokens only (no key source) verifies no JWT: its issuer's JWTs are nobody's.
+      if (config.discovery === true || config.jwksUri !== undefined || config.keys !== undefined) this.#byIssuer.set(config.issuer, provider)
+    }
   }
 
   get size (): number { return this.#byIssuer.size }
 
+  /** The providers that take opaque tokens (src/providers/opaque.ts). */
+  get opaque (): ConfiguredProvider[] { return this.#all.filter((p) => p.config.opaque !== undefined) }
+
   byName (name: string): ConfiguredProvider | undefined {
-    for (const p of this.#byIssuer.values()) if (p.name === name) return p
-    return undefined
+    return this.#all.find((p) => p.name === name)
   }
 
   /** The cheap test, unverified: the provider whose issuer the token names, or undefined (not ours). */

@@ -1,4 +1,7 @@
 import t from 'tap'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { ConfigError, loadConfig } from '../../src/config/load.js'
 
 // `providers:` (issue 12 §1): what an operator gets wrong is named, all at once.
@@ -66,4 +69,52 @@ t.test('oidc and providers go together', async (t) => {
 t.test('administrator is granted only by an explicit map entry', async (t) => {
   const config = loadConfig({ env, file: { auth: { methods: ['oidc'] }, providers: { kc: { issuer: 'https://kc.example/realms/main', discovery: true, audiences: ['wp'], roles: { claim: 'realm_access.roles', map: { 'wp-admins': 'administrator' } } } } } })
   t.same(config.providers.kc!.roles.map, { 'wp-admins': 'administrator' })
+})
+
+t.test('opaque tokens: every problem at once; the introspection secret comes from the environment or a file, never the YAML', async (t) => {
+  const found = problems({
+    auth: { methods: ['jwt', 'oidc'] },
+    providers: {
+      both: { issuer: 'https://both.example', audiences: ['wp'], opaque: { userinfo: 'https://both.example/me', introspection: { url: 'https://both.example/i', clientId: 'gw', clientSecretEnv: 'BOTH_SECRET' }, prefix: 'b1.' } },
+      neither: { issuer: 'https://neither.example', audiences: ['wp'], opaque: { prefix: 'n1.' } },
+      inline: { issuer: 'https://inline.example', audiences: ['wp'], opaque: { introspection: { url: 'https://inline.example/i', clientId: 'gw', clientSecret: 'in-the-yaml' }, prefix: 'i1.' } },
+      nosecret: { issuer: 'https://nosecret.example', audiences: ['wp'], opaque: { introspection: { url: 'https://nosecret.example/i', clientId: 'gw' }, prefix: 's1.' } },
+      unset: { issuer: 'https://unset.example', audiences: ['wp'], opaque: { introspection: { url: 'https://unset.example/i', clientId: 'gw', clientSecretEnv: 'UNSET_INTROSPECTION_SECRET' }, prefix: 'u1.' } },
+      noprefix: { issuer: 'https://noprefix.example', audiences: ['wp'], opaque: { userinfo: 'https://noprefix.example/me' } },
+      overlap: { issuer: 'https://overlap.example', audiences: ['wp'], opaque: { userinfo: 'https://overlap.example/me', prefix: 'u1.x' } },
+      own: { issuer: 'https://own.example', audiences: ['wp'], opaque: { userinfo: 'https://own.example/me', prefix: 'wpgk_x' } },
+      plain: { issuer: 'https://plain.example', audiences: ['wp'], opaque: { userinfo: 'http://plain.example/me', prefix: 'p1.' } }
+    }
+  })
+  const text = found.join('\n')
+  t.match(text, /providers\.both\.opaque: set exactly one of userinfo and introspection/)
+  t.match(text, /providers\.neither\.opaque: set exactly one of userinfo and introspection/)
+  t.match(text, /providers\.inline\.opaque\.introspection\.clientSecret: Unexpected property/, 'a secret in the YAML is refused')
+  t.match(text, /providers\.nosecret\.opaque\.introspection: set exactly one of clientSecretEnv and clientSecretFile/)
+  t.match(text, /providers\.noprefix\.opaque\.prefix: required, as more than one provider takes opaque tokens/)
+  t.match(text, /providers\.overlap\.opaque\.prefix: overlaps providers\.unset\.opaque\.prefix/)
+  t.match(text, /providers\.own\.opaque\.prefix: overlaps wpgk_/)
+  t.match(text, /providers\.plain\.opaque\.userinfo/, 'plain http only on loopback')
+  t.notMatch(text, /no key source/, 'a provider for opaque tokens only needs no keys')
+
+  const unset = problems({ auth: { methods: ['oidc'] }, providers: { unset: { issuer: 'https://unset.example', audiences: ['wp'], opaque: { introspection: { url: 'https://unset.example/i', clientId: 'gw', clientSecretEnv: 'UNSET_INTROSPECTION_SECRET' } } } } })
+  t.match(unset.join('\n'), /UNSET_INTROSPECTION_SECRET: not set/, 'a secret that is named but not there')
+})
+
+t.test('opaque tokens get a short cache and a bounded wait by default; the secret is read from where it is named', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wpag-opaque-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'secret'), 'from-a-file\n')
+  const file = {
+    auth: { methods: ['oidc'] },
+    providers: {
+      google: { issuer: 'https://accounts.google.com', discovery: true, audiences: ['c.apps.googleusercontent.com'], opaque: { userinfo: 'https://openidconnect.googleapis.com/v1/userinfo', prefix: 'ya29.' } },
+      kc: { issuer: 'https://kc.example/realms/main', discovery: true, audiences: ['wp'], opaque: { introspection: { url: 'https://kc.example/i', clientId: 'gw', clientSecretFile: join(dir, 'secret') }, prefix: 'kc.' } },
+      okta: { issuer: 'https://okta.example', discovery: true, audiences: ['wp'], opaque: { introspection: { url: 'https://okta.example/i', clientId: 'gw', clientSecretEnv: 'OKTA_SECRET' }, prefix: 'okta.' } }
+    }
+  }
+  const config = loadConfig({ env: { ...env, OKTA_SECRET: 'from-the-env' }, file })
+  t.same(config.providers.google!.opaque, { userinfo: 'https://openidconnect.googleapis.com/v1/userinfo', prefix: 'ya29.', cacheSeconds: 60, timeoutMs: 3000 })
+  t.same(config.env.providerSecrets, { kc: 'from-a-file', okta: 'from-the-env' })
+  t.notMatch(JSON.stringify(config.providers), /from-/, 'no secret in the provider config')
 })

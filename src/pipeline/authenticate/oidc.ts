@@ -7,8 +7,9 @@ import type { Identity } from './identity.js'
 /**
  * Tokens of the configured identity providers, as `Bearer <jwt>` (issue 12).
  * Responsible only for a token whose unverified `iss` is a configured
- * provider's issuer; everything else is "not responsible", at the cost of
- * one base64 decode. A token of a provider that fails verification is an
+ * provider's issuer, or an opaque token an opaque provider takes (by its
+ * prefix, or the only one: src/providers/opaque.ts); everything else is
+ * "not responsible", at the cost of one base64 decode. A token of a provider that fails verification is an
  * error and never reaches WordPress.
  */
 export class OidcAuthenticator implements Authenticator {
