@@ -118,3 +118,25 @@ t.test('opaque tokens get a short cache and a bounded wait by default; the secre
   t.same(config.env.providerSecrets, { kc: 'from-a-file', okta: 'from-the-env' })
   t.notMatch(JSON.stringify(config.providers), /from-/, 'no secret in the provider config')
 })
+
+t.test('every preset the README shows loads as written, with its placeholders filled in', async (t) => {
+  const { readFileSync } = await import('node:fs')
+  const { parse } = await import('yaml')
+  const readme = readFileSync('README.md', 'utf8')
+  const section = readme.slice(readme.indexOf('### Presets'), readme.indexOf('\n## ', readme.indexOf('### Presets')))
+  const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!)
+  t.ok(blocks.length >= 6, `${blocks.length} presets: Google, Azure AD, Keycloak, Okta, Cognito, Firebase`)
+  for (const block of blocks) {
+    // Placeholders like <tenant-id> become plain words, as an operator fills them in.
+    const filled = block.replace(/<([a-z-]+)>/g, (_m, word: string) => `example-${word}`)
+    const providers = parse(`providers:\n${filled}`).providers as Record<string, unknown>
+    const name = Object.keys(providers)[0]!
+    const secrets = Object.fromEntries([...filled.matchAll(/clientSecretEnv: *([A-Z_]+)/g)].map((m) => [m[1]!, 'a-client-secret-for-the-test-0123456789']))
+    try {
+      loadConfig({ env: { ...env, ...secrets }, file: { auth: { methods: ['jwt', 'oidc'] }, providers } })
+      t.pass(`${name} loads`)
+    } catch (err) {
+      t.fail(`${name}: ${err instanceof ConfigError ? err.problems.join('; ') : String(err)}`)
+    }
+  }
+})
