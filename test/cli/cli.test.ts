@@ -1,6 +1,6 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -213,6 +213,7 @@ t.test('audit tail says the audit stream does not exist yet', async (t) => {
 
 t.test('config check: a good file passes, a bad one gets every problem, one a line', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wpag-cli-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const good = join(dir, 'good.yaml')
   writeFileSync(good, 'auth:\n  methods: [jwt, apikey]\npolicy:\n  default: authenticated\n')
   const ok = await cli(['config', 'check', good])
@@ -251,6 +252,7 @@ t.test('config check: a good file passes, a bad one gets every problem, one a li
 
 t.test('keys generate makes a pair the gateway loads; keys rotate keeps the old one verifying', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wpag-keys-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const first = await cli(['keys', 'generate', join(dir, 'one')])
   t.equal(first.code, 0, first.stderr)
   t.match(first.stdout, `JWT_PRIVATE_KEY_FILE=${join(dir, 'one', 'jwt-private.pem')}`)
