@@ -10,6 +10,24 @@ import { describeTopology } from './store/redis/topology.js'
 // Listens, and closes gracefully: on SIGTERM/SIGINT in-flight requests finish
 // (up to the grace delay) before the process exits.
 
+const USAGE = `Usage: node dist/server.js   (npm start)
+
+Starts the gateway. It takes no arguments: it is configured by the file at
+GATEWAY_CONFIG (default config/gateway.yaml; config/gateway.example.yaml
+documents every key) and by the environment:
+
+  WORDPRESS_URL          where the gateway reaches WordPress (required)
+  BRIDGE_SECRET          the secret shared with the bridge plugin (or BRIDGE_SECRET_FILE)
+  JWT_SECRET             HS256 signing secret (or JWT_SECRET_FILE), or for RS256
+  JWT_PRIVATE_KEY_FILE, JWT_PUBLIC_KEY_FILE
+  REDIS_URL              the shared store (absent: in-process, one instance only);
+                         or REDIS_CLUSTER_NODES
+  PORT, HOST             where to listen (default 8080, 0.0.0.0)
+
+SIGTERM or SIGINT stops it gracefully. The admin command line:
+npx wp-auth-gateway --help (config check validates a file without starting).
+`
+
 function fail (line: string): never {
   process.stderr.write(`wp-auth-gateway: ${line}\n`)
   process.exit(1)
@@ -24,6 +42,11 @@ function logger (config: Config): FastifyServerOptions['logger'] {
     } catch { /* not installed in production images */ }
   }
   return { level: config.server.logLevel }
+}
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(USAGE)
+  process.exit(0)
 }
 
 let config: Config

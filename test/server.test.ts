@@ -1,4 +1,5 @@
 import t from 'tap'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -43,4 +44,15 @@ t.test('SIGTERM lets in-flight requests finish, then exits cleanly', async (t) =
   t.same(await res.json(), { upstream: true })
   t.equal(await p.exited, 0, 'clean exit')
   await t.rejects(fetch(`http://127.0.0.1:${port}/_gateway/healthz`), 'no longer listening')
+})
+
+t.test('--help prints the usage and starts nothing', async (t) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts', '--help'], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  child.stdout.on('data', (c) => { stdout += c })
+  const code = await new Promise((resolve) => child.on('exit', resolve))
+  t.equal(code, 0, 'exits at once, although nothing is configured')
+  t.match(stdout, /^Usage: node dist\/server\.js/)
+  t.match(stdout, /WORDPRESS_URL/)
+  t.match(stdout, /GATEWAY_CONFIG/)
 })

@@ -250,3 +250,15 @@ function secret (env: NodeJS.ProcessEnv, name: string, what: string, problems: s
   }
   return bytes
 }
+
+/**
+ * The problems of a config file alone, every one of them, without the
+ * environment's (`wp-auth-gateway config check`, which runs where the
+ * gateway's secrets are not).
+ */
+export function checkConfigFile (path: string): string[] {
+  const problems: string[] = []
+  const raw = readConfigFile({ GATEWAY_CONFIG: path }, problems)
+  validateFile(raw ?? {}, problems)
+  return problems
+}
