@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { CliError, UsageError, type Command, type Parsed } from '../command.js'
 
 // Signing keys for access tokens (README, "Rotating signing keys"), made with
-// node:crypto: the same files as `npm run keys` (scripts/generate-keys.sh).
+// node:crypto; `npm run keys` runs `keys generate`.
 
 const BITS = { type: 'string', value: 'N', description: 'RSA key size, 2048 to 8192 (default: $JWT_KEY_BITS, else 2048)' } as const
 
