@@ -120,6 +120,16 @@ export async function throwawayUser (t: Teardown, app: FastifyInstance, role = '
   return { id, login: login_, password: pass }
 }
 
+/** Deletes, when the test ends, the WordPress users it registers (made by provisioning, not by throwawayUser). */
+export function usersToDelete (t: Teardown, app: FastifyInstance): (id: number) => number {
+  const made = new Set<number>()
+  t.teardown(async () => {
+    const admin = await login(app, 'admin')
+    for (const id of made) await app.inject({ method: 'DELETE', url: `/wp-json/wp/v2/users/${id}?force=true&reassign=1`, headers: { authorization: `Bearer ${admin}` } })
+  })
+  return (id) => { made.add(id); return id }
+}
+
 export interface Recorded { method: string, url: string, headers: IncomingHttpHeaders, rawHeaders: string[], body: string }
 
 /**

@@ -2,7 +2,7 @@ import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { SignJWT, base64url } from 'jose'
 import type { FastifyInstance } from 'fastify'
-import { buildTestApp, login, startUpstream } from '../helper.js'
+import { buildTestApp, login, startUpstream, usersToDelete } from '../helper.js'
 import { startKeyServer, startOidcProvider, type KeyServer } from '../fixtures/identity-providers.js'
 
 // Provider tokens through the whole gateway (issue 12 §5): a Keycloak-shaped
@@ -33,23 +33,13 @@ async function personToken (ks: KeyServer, claims: Record<string, unknown> = {})
   return await ks.sign({ ...layout, ...person, ...claims })
 }
 
-/** Deletes the WordPress users a test made. */
-function cleanup (t: { teardown: (fn: () => unknown) => void }, app: FastifyInstance): (id: number) => number {
-  const made = new Set<number>()
-  t.teardown(async () => {
-    const admin = await login(app, 'admin')
-    for (const id of made) await app.inject({ method: 'DELETE', url: `/wp-json/wp/v2/users/${id}?force=true&reassign=1`, headers: { authorization: `Bearer ${admin}` } })
-  })
-  return (id) => { made.add(id); return id }
-}
-
 const me = async (app: FastifyInstance, token: string) => await app.inject({ method: 'GET', url: '/wp-json/wp/v2/users/me?context=edit', headers: { authorization: `Bearer ${token}` } })
 const post = async (app: FastifyInstance, token: string) => await app.inject({ method: 'POST', url: '/wp-json/wp/v2/posts', headers: { authorization: `Bearer ${token}` }, payload: { title: `provider post ${Date.now()}`, status: 'publish' } })
 
 t.test('first token makes a WordPress user with the mapped role, later ones find it, and WordPress\'s capabilities decide', async (t) => {
   const ks = await startKeyServer(t)
   const app = await buildTestApp(t, { auth: { methods: ['jwt', 'oidc'] }, providers: { keycloak: keycloak(ks) } })
-  const made = cleanup(t, app)
+  const made = usersToDelete(t, app)
   let provisions = 0
   const real = app.bridge.provision.bind(app.bridge)
   app.bridge.provision = async (...args) => { provisions++; return await real(...args) }
@@ -134,7 +124,7 @@ t.test('a provider whose keys cannot be had: its tokens get 503 GW_ERR_PROVIDER_
 t.test('token exchange (RFC 8693): a provider token for the gateway\'s own pair, which then refreshes', async (t) => {
   const ks = await startKeyServer(t)
   const app = await buildTestApp(t, { auth: { methods: ['jwt', 'oidc'] }, providers: { keycloak: keycloak(ks), noexchange: keycloak(ks, { issuer: `${ks.url}/realms/other`, exchange: false }) } })
-  const made = cleanup(t, app)
+  const made = usersToDelete(t, app)
   const exchange = async (subjectToken: string, type = 'urn:ietf:params:oauth:token-type:access_token') => await app.inject({
     method: 'POST',
     url: '/wp-json/api/v1/token',
@@ -165,7 +155,7 @@ t.test('token exchange (RFC 8693): a provider token for the gateway\'s own pair,
 t.test('oidc-provider\'s JWT access tokens call WordPress as a provisioned user', async (t) => {
   const op = await startOidcProvider(t)
   const app = await buildTestApp(t, { auth: { methods: ['jwt', 'oidc'] }, providers: { op: { issuer: op.issuer, discovery: true, audiences: ['wordpress'], typ: 'at+jwt' } } })
-  const made = cleanup(t, app)
+  const made = usersToDelete(t, app)
   const res = await me(app, await op.accessToken())
   t.equal(res.statusCode, 200, res.body)
   made(res.json().id)
@@ -176,7 +166,7 @@ t.test('oidc-provider\'s JWT access tokens call WordPress as a provisioned user'
 t.test('a cut-off of the user ends provider tokens issued before it, remembered or not', async (t) => {
   const ks = await startKeyServer(t)
   const app = await buildTestApp(t, { auth: { methods: ['jwt', 'oidc'] }, providers: { keycloak: keycloak(ks) } })
-  const made = cleanup(t, app)
+  const made = usersToDelete(t, app)
   const sub = `kc-${randomBytes(5).toString('hex')}`
   const before = await personToken(ks, { sub, iat: now() - 5 })
   const first = await me(app, before)

@@ -4,7 +4,7 @@ import { promisify } from 'node:util'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { buildTestApp, EVENTS_PORT, login, USERS, WP_DIR } from '../helper.js'
+import { buildTestApp, EVENTS_PORT, login, USERS, WP_DIR, usersToDelete } from '../helper.js'
 import type { ProvisionPolicy, ProvisionRequest } from '../../src/providers/provisioning.js'
 
 // WordPress users for people identity providers vouch for, found or made by
@@ -27,19 +27,9 @@ function countCalls (app: FastifyInstance): { count: number } {
   return counter
 }
 
-/** Deletes the WordPress users a test made, whatever happened. */
-function cleanup (t: { teardown: (fn: () => unknown) => void }, app: FastifyInstance): (id: number) => number {
-  const made = new Set<number>()
-  t.teardown(async () => {
-    const admin = await login(app, 'admin')
-    for (const id of made) await app.inject({ method: 'DELETE', url: `/wp-json/wp/v2/users/${id}?force=true&reassign=1`, headers: { authorization: `Bearer ${admin}` } })
-  })
-  return (id) => { made.add(id); return id }
-}
-
 t.test('a person seen for the first time gets a WordPress user with the mapped role; later tokens find the same user without asking WordPress', async (t) => {
   const app = await buildTestApp(t)
-  const made = cleanup(t, app)
+  const made = usersToDelete(t, app)
   const calls = countCalls(app)
   const p = person({ roles: ['author'] })
   const user = await app.provisioning.resolve(p, POLICY)
@@ -62,7 +52,7 @@ t.test('a person seen for the first time gets a WordPress user with the mapped r
 
 t.test('the same person arriving at once is made once', async (t) => {
   const app = await buildTestApp(t)
-  const made = cleanup(t, app)
+  const made = usersToDelete(t, app)
   const calls = countCalls(app)
   const p = person()
   const users = await Promise.all(Array.from({ length: 5 }, async () => await app.provisioning.resolve(p, POLICY)))
@@ -92,7 +82,7 @@ t.test('with creation off, a person without a linked user is refused', async (t)
 t.test('roles follow the token when the provider updates them, without cutting off the user; a change in WordPress is seen at once', async (t) => {
   const app = await buildTestApp(t)
   await app.listen({ port: EVENTS_PORT, host: '127.0.0.1' })
-  const made = cleanup(t, app)
+  const made = usersToDelete(t, app)
   const p = person({ roles: ['author'] })
   const user = await app.provisioning.resolve(p, POLICY)
   made(user.id)

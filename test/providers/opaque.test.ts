@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
-import { buildTestApp, login, startUpstream } from '../helper.js'
+import { buildTestApp, login, startUpstream, usersToDelete } from '../helper.js'
 import { startOpaqueProvider, type OpaqueProvider } from '../fixtures/identity-providers.js'
 
 // Opaque provider tokens (issue 12 §2): checked at the provider's userinfo
@@ -16,22 +16,12 @@ function userinfoProvider (op: OpaqueProvider, over: Record<string, unknown> = {
   return { issuer: op.issuer, audiences: ['wordpress'], opaque: { userinfo: op.userinfo, timeoutMs: 500 }, ...over }
 }
 
-/** Deletes the WordPress users a test made. */
-function cleanup (t: { teardown: (fn: () => unknown) => void }, app: FastifyInstance): (id: number) => number {
-  const made = new Set<number>()
-  t.teardown(async () => {
-    const admin = await login(app, 'admin')
-    for (const id of made) await app.inject({ method: 'DELETE', url: `/wp-json/wp/v2/users/${id}?force=true&reassign=1`, headers: { authorization: `Bearer ${admin}` } })
-  })
-  return (id) => { made.add(id); return id }
-}
-
 const me = async (app: FastifyInstance, token: string) => await app.inject({ method: 'GET', url: '/wp-json/wp/v2/users/me?context=edit', headers: { authorization: `Bearer ${token}` } })
 
 t.test('userinfo: an opaque token calls WordPress as the provisioned user; its answer is kept, a bad token is refused', async (t) => {
   const op = await startOpaqueProvider(t)
   const app = await buildTestApp(t, { auth: { methods: ['jwt', 'oidc'] }, providers: { op: userinfoProvider(op) } })
-  const made = cleanup(t, app)
+  const made = usersToDelete(t, app)
   const sub = person()
   const token = await op.accessToken(sub)
 
@@ -64,7 +54,7 @@ t.test('introspection (RFC 7662): active tokens pass, with the client secret rea
     opaque: { introspection: { url: op.introspection, clientId: op.client.id, clientSecretEnv: 'OP_INTROSPECTION_SECRET' } }
   }
   const app = await buildTestApp(t, { auth: { methods: ['jwt', 'oidc'] }, providers: { op: provider } }, { env: { OP_INTROSPECTION_SECRET: op.client.secret } })
-  const made = cleanup(t, app)
+  const made = usersToDelete(t, app)
   const res = await me(app, await op.accessToken(person()))
   t.equal(res.statusCode, 200, res.body)
   made(res.json().id)
@@ -88,7 +78,7 @@ t.test('an endpoint that is down: 503 for its tokens, not remembered, while the 
   const op = await startOpaqueProvider(t)
   // oidc first: the gateway's own JWTs must not be taken for opaque tokens.
   const app = await buildTestApp(t, { auth: { methods: ['oidc', 'jwt'] }, providers: { op: userinfoProvider(op) } })
-  const made = cleanup(t, app)
+  const made = usersToDelete(t, app)
   const token = await op.accessToken(person())
   op.up = false
   const down = await me(app, token)
