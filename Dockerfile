@@ -41,6 +41,8 @@ WORKDIR /app
 # Owned by root, readable by everyone: the server cannot modify its own code.
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# Data the code reads at run time (the list of very common passwords).
+COPY data ./data
 COPY package.json ./
 # gateway.example.yaml documents every key; a config/gateway.yaml, when present,
 # is what the server reads (docker-compose.yml mounts ./config over this).
