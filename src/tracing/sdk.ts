@@ -46,6 +46,8 @@ export function startSdk (settings: TracingSettings): Tracing {
     instrumentHandler: false,
     // An error's stack says nothing a collector needs; the status says it failed.
     recordExceptions: false,
+    // Probes and scrapes every few seconds would bury the requests that matter.
+    ignorePaths: ({ url }) => PROBES.test(url),
     requestHook: (span, request) => {
       // @fastify/otel records request.url as url.path, query included.
       const path = request.url.split('?', 1)[0]!
@@ -64,6 +66,8 @@ export function startSdk (settings: TracingSettings): Tracing {
     }
   }
 }
+
+const PROBES = /^\/_gateway\/(healthz|readyz|metrics)(\?|$)/
 
 /** `?a=1&b=2` → `?a=REDACTED&b=REDACTED`: the names say what was asked, the values may be secrets. */
 function scrubQuery (search: string): string {
