@@ -1,7 +1,10 @@
 import t, { type Test } from 'tap'
 import { createServer } from 'node:http'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { buildTestApp, startUpstream, testConfig } from '../helper.js'
+import { buildTestApp, startServer, startUpstream, testConfig, testEnv } from '../helper.js'
 import { startTracing } from '../../src/tracing/index.js'
 
 // Tracing on: the gateway's spans reach a collector, the WordPress hop is a
@@ -96,4 +99,28 @@ t.test('a request\'s server span, the WordPress hop under it, traceparent forwar
   t.notOk(/bearer|authorization/i.test(exported), 'nor any Authorization header')
   t.notOk(exported.includes('nonce-value-1234'), 'nor a query string value')
   t.notOk(exported.includes('x-wp-gateway-assertion'), 'nor the assertion')
+})
+
+t.test('the server process: tracing from the environment, and the last spans sent on SIGTERM', async (t) => {
+  const collector = await startCollector(t)
+  const upstream = await startUpstream(t)
+  const dir = mkdtempSync(join(tmpdir(), 'wpag-traces-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'gateway.yaml'), 'policy:\n  default: public\n')
+  const p = startServer({ ...testEnv({ WORDPRESS_URL: upstream.url }), GATEWAY_CONFIG: join(dir, 'gateway.yaml'), OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'edge-gateway' })
+  t.teardown(() => { p.child.kill('SIGKILL') })
+  const port = await p.listening
+  t.match(p.output().stdout, /traces go to http:\/\/127\.0\.0\.1:\d+\/v1\/traces as edge-gateway/, 'the start says where traces go')
+  t.equal((await fetch(`http://127.0.0.1:${port}/wp-json/wp/v2/posts`)).status, 200)
+  t.equal(collector.bodies.length, 0, 'batched: nothing sent yet')
+  p.child.kill('SIGTERM')
+  t.equal(await p.exited, 0)
+  const spans = collector.spans()
+  t.ok(spans.some((s) => s.kind === SERVER && attr(s, 'url.path') === '/wp-json/wp/v2/posts'), 'the request\'s span was sent before the process ended')
+  t.ok(spans.some((s) => s.kind === CLIENT), 'with its WordPress hop')
+  t.match(JSON.stringify(collector.resources()), /"service.name","value":\{"stringValue":"edge-gateway"\}/, 'OTEL_SERVICE_NAME names the service')
+  const forwarded = upstream.requests.find((r) => r.url === '/wp-json/wp/v2/posts')
+  t.match(forwarded?.headers.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/, 'WordPress got traceparent')
+  const ping = upstream.requests.find((r) => r.url !== '/wp-json/wp/v2/posts')
+  t.equal(ping?.headers.traceparent, undefined, 'the start-up check, outside any request: no trace context')
 })
