@@ -33,10 +33,13 @@ import { RateLimits } from './throttle/rate-limits.js'
 import cors from './cors.js'
 import { clientErrorHandler } from './client-errors.js'
 import { restErrorBody } from './errors.js'
+import type { Tracing } from './tracing/index.js'
 
 export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
   store?: Store
+  /** The process's tracing (src/tracing), when it is on: a span per request, the WordPress hop under it. */
+  tracing?: Tracing
 }
 
 /**
@@ -67,6 +70,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   })
   app.decorateRequest('gateway', null)
   app.decorate('config', config)
+  // First, so that its onRoute hook sees every route. Off: nothing registered, no hook on any request.
+  if (opts.tracing !== undefined) await app.register(opts.tracing.plugin)
 
   // The long-lived parts, each a plugin that names what it needs.
   await app.register(storePlugin, { store: opts.store })
@@ -99,6 +104,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
     upstream: config.env.wordpressUrl,
     signer: app.assertions,
     guardedHeaders: app.authentication.guardedHeaders,
+    propagatedHeaders: opts.tracing?.propagatedHeaders,
     timeoutMs: config.upstream.timeoutMs,
     connections: config.upstream.connections,
     bodyLimit: config.server.bodyLimit,
