@@ -6,6 +6,7 @@ import type { ApiKeyRecord, ListedApiKey } from '../api-keys/index.js'
 import { Rule } from '../config/schema.js'
 import { ApiKeyNotFound, AuthMethodRefused, TokenMissing, UserNotFound } from '../errors.js'
 import type { Identity } from '../pipeline/authenticate/identity.js'
+import { ADMIN, ApiKeyCreated, ApiKeyList, errors, NoContent, Security } from './schemas.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,6 +36,13 @@ type ListQuery = Static<typeof ListQuery>
 const KeyParams = Type.Object({ id: Type.String({ maxLength: 128 }) })
 type KeyParams = Static<typeof KeyParams>
 const KEY_ID = /^[0-9a-f]{24}$/
+const OWN = {
+  tags: ['api-keys'],
+  // The caller's own login; an API key or a narrowed credential is refused (403).
+  security: [Security.jwt, Security.basic]
+}
+const ownErrors = (documented: Record<number, string> = {}) => errors({ 401: 'No credentials, or invalid ones', 403: 'GW_ERR_AUTH_METHOD_REFUSED: an API key or a credential narrowed by scopes', ...documented })
+const [created201, list200] = [Type.Ref(ApiKeyCreated.$id!), Type.Ref(ApiKeyList.$id!)]
 
 /**
  * Fastify's Ajv drops unknown fields (removeAdditional); these routes refuse
@@ -79,7 +87,18 @@ export default async function apiKeyRoutes (app: FastifyInstance): Promise<void>
     admin.decorateRequest('adminActor', null)
     admin.addHook('preHandler', adminGuard(admin))
 
-    admin.post<{ Body: AdminCreate }>(ADMIN_API_KEYS_PATH, { bodyLimit: SMALL_BODY, schema: { body: AdminCreate }, validatorCompiler }, async (request, reply) => {
+    admin.post<{ Body: AdminCreate }>(ADMIN_API_KEYS_PATH, {
+      bodyLimit: SMALL_BODY,
+      validatorCompiler,
+      schema: {
+        tags: ADMIN.tags,
+        summary: 'Make a universal API key for a user',
+        operationId: 'adminCreateApiKey',
+        security: ADMIN.security,
+        body: AdminCreate,
+        response: { 201: created201, ...ADMIN.errors({ 404: 'GW_ERR_USER_NOT_FOUND', 409: 'GW_ERR_API_KEY_LIMIT_REACHED' }) }
+      }
+    }, async (request, reply) => {
       const { user_id: userId, name, scopes = [], expires_in: expiresIn } = request.body
       const user = await app.bridge.getUser(userId)
       if (user === null) throw new UserNotFound()
@@ -88,14 +107,34 @@ export default async function apiKeyRoutes (app: FastifyInstance): Promise<void>
       return reply.code(201).header('cache-control', 'no-store').send(created(record, key))
     })
 
-    admin.get<{ Querystring: ListQuery }>(ADMIN_API_KEYS_PATH, { schema: { querystring: ListQuery }, validatorCompiler }, async (request, reply) => {
+    admin.get<{ Querystring: ListQuery }>(ADMIN_API_KEYS_PATH, {
+      validatorCompiler,
+      schema: {
+        tags: ADMIN.tags,
+        summary: 'List a user\'s API keys, or every key',
+        operationId: 'adminListApiKeys',
+        security: ADMIN.security,
+        querystring: ListQuery,
+        response: { 200: list200, ...ADMIN.errors() }
+      }
+    }, async (request, reply) => {
       const { user_id: userId } = request.query
       const keys = await app.apiKeys.list(userId === undefined ? undefined : Number(userId))
       adminAudit(request, 'apikey.list', userId === undefined ? 'all' : `user:${userId}`)
       return reply.header('cache-control', 'no-store').send({ api_keys: keys.map(listed) })
     })
 
-    admin.delete<{ Params: KeyParams }>(`${ADMIN_API_KEYS_PATH}/:id`, { schema: { params: KeyParams }, validatorCompiler }, async (request, reply) => {
+    admin.delete<{ Params: KeyParams }>(`${ADMIN_API_KEYS_PATH}/:id`, {
+      validatorCompiler,
+      schema: {
+        tags: ADMIN.tags,
+        summary: 'Delete an API key',
+        operationId: 'adminDeleteApiKey',
+        security: ADMIN.security,
+        params: KeyParams,
+        response: { 204: NoContent, ...ADMIN.errors({ 404: 'GW_ERR_API_KEY_NOT_FOUND' }) }
+      }
+    }, async (request, reply) => {
       const { id } = request.params
       if (!KEY_ID.test(id) || !await app.apiKeys.remove(id)) throw new ApiKeyNotFound()
       adminAudit(request, 'apikey.delete', `key:${id}`)
@@ -120,7 +159,18 @@ export default async function apiKeyRoutes (app: FastifyInstance): Promise<void>
     }
   }
 
-  app.post<{ Body: OwnCreate }>(API_KEYS_PATH, { ...owner, bodyLimit: SMALL_BODY, schema: { body: OwnCreate }, validatorCompiler }, async (request, reply) => {
+  app.post<{ Body: OwnCreate }>(API_KEYS_PATH, {
+    ...owner,
+    bodyLimit: SMALL_BODY,
+    validatorCompiler,
+    schema: {
+      ...OWN,
+      summary: 'Make a personal API key',
+      operationId: 'createApiKey',
+      body: OwnCreate,
+      response: { 201: created201, ...ownErrors({ 409: 'GW_ERR_API_KEY_LIMIT_REACHED' }) }
+    }
+  }, async (request, reply) => {
     const identity = request.keyOwner!
     // The snapshot comes from WordPress now, not from the credential: the key gets the user's current roles.
     const user = await app.bridge.getUser(Number(identity.userId))
@@ -131,13 +181,26 @@ export default async function apiKeyRoutes (app: FastifyInstance): Promise<void>
     return reply.code(201).header('cache-control', 'no-store').send(created(record, key))
   })
 
-  app.get(API_KEYS_PATH, owner, async (request, reply) => {
+  app.get(API_KEYS_PATH, {
+    ...owner,
+    schema: { ...OWN, summary: 'List the caller\'s API keys', operationId: 'listApiKeys', response: { 200: list200, ...ownErrors() } }
+  }, async (request, reply) => {
     const identity = request.keyOwner!
     const keys = await app.apiKeys.list(Number(identity.userId))
     return reply.header('cache-control', 'no-store').send({ api_keys: keys.map(listed) })
   })
 
-  app.delete<{ Params: KeyParams }>(`${API_KEYS_PATH}/:id`, { ...owner, schema: { params: KeyParams }, validatorCompiler }, async (request, reply) => {
+  app.delete<{ Params: KeyParams }>(`${API_KEYS_PATH}/:id`, {
+    ...owner,
+    validatorCompiler,
+    schema: {
+      ...OWN,
+      summary: 'Delete one of the caller\'s API keys',
+      operationId: 'deleteApiKey',
+      params: KeyParams,
+      response: { 204: NoContent, ...ownErrors({ 404: 'GW_ERR_API_KEY_NOT_FOUND, for another user\'s key too' }) }
+    }
+  }, async (request, reply) => {
     const identity = request.keyOwner!
     const { id } = request.params
     // Another user's key answers as an unknown one: its id tells the caller nothing.
