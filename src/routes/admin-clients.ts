@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { BadRequest, ClientNotFound, UserNotFound } from '../errors.js'
 import { GRANT_TYPES, publicView } from '../oauth/record.js'
 import { SCOPE_TOKEN } from '../oauth/scopes.js'
-import { ADMIN, NoContent } from './schemas.js'
+import { ADMIN, DateTime, NoContent } from './schemas.js'
 
 const CreateClient = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 100 }),
@@ -13,7 +13,7 @@ const CreateClient = Type.Object({
 }, { additionalProperties: false })
 type CreateClient = Static<typeof CreateClient>
 
-const Iso = Type.String({ format: 'date-time' })
+const Iso = DateTime
 const ClientFields = {
   client_id: Type.String(),
   name: Type.String(),

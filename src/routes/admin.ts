@@ -5,7 +5,7 @@ import { adminGuard } from '../admin/guard.js'
 import { revokeToken } from './revoke.js'
 import adminClientRoutes from './admin-clients.js'
 import type { SessionInfo } from '../tokens/sessions.js'
-import { ADMIN, NoContent } from './schemas.js'
+import { ADMIN, DateTime, NoContent } from './schemas.js'
 
 const UserParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) })
 type UserParams = Static<typeof UserParams>
@@ -21,9 +21,9 @@ type RevokeTokenBody = Static<typeof RevokeTokenBody>
 const Session = Type.Object({
   id: Type.String(),
   user_id: Type.Integer(),
-  created_at: Type.String({ format: 'date-time' }),
-  last_used_at: Type.String({ format: 'date-time' }),
-  expires_at: Type.String({ format: 'date-time' }),
+  created_at: DateTime,
+  last_used_at: DateTime,
+  expires_at: DateTime,
   user_agent: Type.String(),
   ip: Type.String(),
   client_id: Type.Optional(Type.String({ description: 'The OAuth client the session was begun through' }))

@@ -62,7 +62,9 @@ export const ADMIN = {
 
 export const NoContent = Type.Null({ description: 'No content' })
 
-const Iso = Type.String({ format: 'date-time' })
+/** A time as the routes write it (Date#toISOString); a fixed example keeps the generated Postman collection the same from run to run. */
+export const DateTime = Type.String({ format: 'date-time', examples: ['2026-11-25T17:00:00.000Z'], example: '2026-11-25T17:00:00.000Z' })
+const Iso = DateTime
 const IsoOrNull = Type.Union([Iso, Type.Null()])
 
 /** The user a token was issued for, as WordPress describes them. */
