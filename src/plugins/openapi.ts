@@ -55,15 +55,10 @@ async function openapi (app: FastifyInstance): Promise<void> {
     // Shared schemas appear under their own names, not def-0, def-1…
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },
     // A route names every scheme it takes; those of methods not enabled here are left out.
-    transformObject: (document) => {
-      const { openapiObject } = document as { openapiObject: { paths?: Record<string, object> } }
-      for (const item of Object.values(openapiObject.paths ?? {})) {
-        for (const op of Object.values(item as Record<string, { security?: Requirement[] }>)) {
-          if (op.security === undefined) continue
-          op.security = op.security.filter((r) => Object.keys(r).every((name) => name in schemes))
-        }
-      }
-      return openapiObject as never
+    transform: ({ schema, url }) => {
+      const security = (schema as { security?: Requirement[] } | undefined)?.security
+      if (security === undefined) return { schema, url }
+      return { schema: { ...schema, security: security.filter((r) => Object.keys(r).every((name) => name in schemes)) } as typeof schema, url }
     }
   })
 }

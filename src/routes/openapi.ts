@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { Type } from '@sinclair/typebox'
+import { errors } from './schemas.js'
 
 export const OPENAPI_PATH = '/_gateway/openapi.json'
 
@@ -16,7 +17,7 @@ export default async function openapiRoutes (app: FastifyInstance): Promise<void
       summary: 'This OpenAPI document',
       operationId: 'openapi',
       security: [],
-      response: { 200: Type.Object({}, { additionalProperties: true, description: 'An OpenAPI 3.1 document' }) }
+      response: { 200: Type.Object({}, { additionalProperties: true, description: 'An OpenAPI 3.1 document' }), ...errors() }
     }
   }, async (_request, reply) => {
     // Made once, after every route is known; sent as text so the serializer leaves it whole.
