@@ -97,22 +97,28 @@ export const OAuthToken = Type.Object({
   scope: Type.Optional(Type.String())
 }, { $id: 'OAuthToken', title: 'OAuthToken', additionalProperties: false })
 
-const ApiKeyFields = {
-  id: Type.String({ pattern: '^[0-9a-f]{24}$' }),
+// Fastify writes properties in the schema's order: each lists them as the handlers make them (the CLI's tables show them so).
+const KeyId = Type.String({ pattern: '^[0-9a-f]{24}$' })
+const Times = { expires_at: IsoOrNull, created_at: Iso }
+
+/** A key as made: the only answer that shows `key`. */
+export const ApiKeyCreated = Type.Object({
+  id: KeyId,
+  key: Type.String({ description: 'wpgk_<id>_<secret>; shown once' }),
   name: Type.String(),
   user_id: Type.Integer(),
   scopes: Type.Array(Type.String()),
-  expires_at: IsoOrNull,
-  created_at: Iso
-}
-
-/** A key as made: the only answer that shows `key`. */
-export const ApiKeyCreated = Type.Object({ ...ApiKeyFields, key: Type.String({ description: 'wpgk_<id>_<secret>; shown once' }) }, { $id: 'ApiKeyCreated', title: 'ApiKeyCreated', additionalProperties: false })
+  ...Times
+}, { $id: 'ApiKeyCreated', title: 'ApiKeyCreated', additionalProperties: false })
 
 export const ApiKeyList = Type.Object({
   api_keys: Type.Array(Type.Object({
-    ...ApiKeyFields,
+    id: KeyId,
+    name: Type.String(),
+    user_id: Type.Integer(),
     kind: Type.Union([Type.Literal('universal'), Type.Literal('personal')]),
+    scopes: Type.Array(Type.String()),
+    ...Times,
     last_used_at: IsoOrNull,
     last_used_ip: Type.Union([Type.String(), Type.Null()])
   }, { additionalProperties: false }))
