@@ -24,12 +24,12 @@ const ClientFields = {
   previous_secret_expires_at: Type.Optional(Iso)
 }
 const Client = Type.Object(ClientFields, { additionalProperties: false })
-const CreatedClient = Type.Object({ ...ClientFields, client_secret: Type.String({ description: 'Shown once' }) }, { additionalProperties: false })
+const CreatedClient = Type.Object({ ...ClientFields, client_secret: Type.String({ description: 'Shown once' }) }, { additionalProperties: false, description: 'The client, with its secret' })
 const RotatedSecret = Type.Object({
   client_id: Type.String(),
   client_secret: Type.String({ description: 'Shown once' }),
   previous_secret_expires_at: Type.Union([Iso, Type.Null()], { description: 'Until when the old secret still works; null: it stopped at once' })
-}, { additionalProperties: false })
+}, { additionalProperties: false, description: 'The new secret' })
 
 // Any id is accepted here: one that cannot exist is simply not found (404).
 const ClientParams = Type.Object({ client_id: Type.String({ maxLength: 128 }) })
@@ -70,7 +70,7 @@ export default async function adminClientRoutes (app: FastifyInstance): Promise<
       summary: 'List the OAuth clients',
       operationId: 'adminListClients',
       security: ADMIN.security,
-      response: { 200: Type.Object({ clients: Type.Array(Client) }, { additionalProperties: false }), ...ADMIN.errors() }
+      response: { 200: Type.Object({ clients: Type.Array(Client) }, { additionalProperties: false, description: 'Every client, without secrets' }), ...ADMIN.errors() }
     }
   }, async (request) => {
     const clients = await app.oauthClients.list()

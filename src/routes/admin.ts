@@ -54,7 +54,7 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
       operationId: 'adminRevokeToken',
       security: ADMIN.security,
       body: RevokeTokenBody,
-      response: { 200: Type.Object({ revoked: Type.Boolean({ description: 'false: the token is not the gateway\'s' }) }, { additionalProperties: false }), ...ADMIN.errors({ 400: 'Not exactly one of token and jti' }) }
+      response: { 200: Type.Object({ revoked: Type.Boolean({ description: 'false: the token is not the gateway\'s' }) }, { additionalProperties: false, description: 'Revoked' }), ...ADMIN.errors({ 400: 'Not exactly one of token and jti' }) }
     }
   }, async (request) => {
     const { token, jti } = request.body
@@ -78,7 +78,7 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
       operationId: 'adminRevokeUser',
       security: ADMIN.security,
       params: UserParams,
-      response: { 200: Type.Object({ revoked_sessions: Type.Integer() }, { additionalProperties: false }), ...ADMIN.errors() }
+      response: { 200: Type.Object({ revoked_sessions: Type.Integer() }, { additionalProperties: false, description: 'How many sessions were ended' }), ...ADMIN.errors() }
     }
   }, async (request) => {
     const ended = await app.userChanges.changed(Number(request.params.id), 'revoked_by_admin')
@@ -93,7 +93,7 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
       operationId: 'adminListSessions',
       security: ADMIN.security,
       params: UserParams,
-      response: { 200: Type.Object({ sessions: Type.Array(Session) }, { additionalProperties: false }), ...ADMIN.errors() }
+      response: { 200: Type.Object({ sessions: Type.Array(Session) }, { additionalProperties: false, description: 'The user\'s sessions' }), ...ADMIN.errors() }
     }
   }, async (request) => {
     const sessions = await app.sessions.list(Number(request.params.id))

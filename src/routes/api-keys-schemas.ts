@@ -26,7 +26,7 @@ const OWN = {
   security: [Security.jwt, Security.basic]
 }
 const ownErrors = (documented: Record<number, string> = {}) => errors({ 401: 'No credentials, or invalid ones', 403: 'GW_ERR_AUTH_METHOD_REFUSED: an API key or a credential narrowed by scopes', ...documented })
-const [created201, list200] = [Type.Ref(ApiKeyCreated.$id!), Type.Ref(ApiKeyList.$id!)]
+const [created201, list200] = [Type.Ref(ApiKeyCreated.$id!, { description: 'The key, shown this once' }), Type.Ref(ApiKeyList.$id!, { description: 'The keys, without their secrets' })]
 
 export const SCHEMAS = {
   adminCreateApiKey: {

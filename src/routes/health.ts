@@ -22,7 +22,7 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
       summary: 'Liveness',
       operationId: 'healthz',
       security: [Security.none],
-      response: { 200: Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false }), ...errors() }
+      response: { 200: Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false, description: 'The process is up' }), ...errors() }
     }
   }, async () => ({ status: 'ok' }))
 
@@ -32,7 +32,7 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
       summary: 'Readiness: Redis takes a write and WordPress accepts the gateway',
       operationId: 'readyz',
       security: [Security.none],
-      response: { 200: Readiness, 503: { ...Readiness, description: 'Not ready: checks and problems say why' }, ...errors() }
+      response: { 200: { ...Readiness, description: 'Ready: Redis and WordPress both answer' }, 503: { ...Readiness, description: 'Not ready: checks and problems say why' }, ...errors() }
     }
   }, async (_request, reply) => {
     const problems: string[] = []

@@ -65,7 +65,7 @@ export default async function oauthRoutes (app: FastifyInstance): Promise<void> 
       security: CLIENT,
       consumes: FORM,
       body: body('RFC 6749 §4.3, §4.4, §6 parameters'),
-      response: { 200: Type.Ref(OAuthToken.$id!), ...oauthErrors({ 400: 'invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope', 401: 'invalid_client', 429: 'slow_down, with Retry-After' }) }
+      response: { 200: Type.Ref(OAuthToken.$id!, { description: 'Tokens (RFC 6749 §5.1)' }), ...oauthErrors({ 400: 'invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope', 401: 'invalid_client', 429: 'slow_down, with Retry-After' }) }
     }
   }, tokenEndpoint(app))
 

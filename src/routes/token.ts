@@ -26,7 +26,7 @@ const Validation = Type.Object({
   valid: Type.Literal(true),
   expires_at: Type.Optional(Type.Integer({ description: 'Unix time; absent for credentials without an end (Basic, a key without expiry)' })),
   user: Type.Object({ id: Type.Integer(), login: Type.String(), email: Type.String(), roles: Type.Array(Type.String()) }, { additionalProperties: false })
-}, { additionalProperties: false })
+}, { additionalProperties: false, description: 'The credentials are valid; whose they are' })
 
 // With a grant_type the login endpoint is the OAuth token endpoint, which answers in RFC 6749's shapes.
 const either = (a: { $id?: string }, b: { $id?: string }, description: string) => Type.Union([Type.Ref(a.$id!), Type.Ref(b.$id!)], { description })
@@ -93,7 +93,7 @@ export default async function tokenRoutes (app: FastifyInstance): Promise<void> 
       operationId: 'refresh',
       security: [Security.none],
       body: RefreshRequest,
-      response: { 200: Type.Ref(TokenPair.$id!), ...errors({ 401: 'GW_ERR_REFRESH_TOKEN_INVALID or GW_ERR_REFRESH_TOKEN_REUSED' }) }
+      response: { 200: Type.Ref(TokenPair.$id!, { description: 'A new token pair' }), ...errors({ 401: 'GW_ERR_REFRESH_TOKEN_INVALID or GW_ERR_REFRESH_TOKEN_REUSED' }) }
     }
   }, async (request, reply) => {
     const { sid, uid, refreshToken } = await app.sessions.rotate(request.body.refresh_token, clientInfo(request))
