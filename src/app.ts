@@ -18,6 +18,7 @@ import oauthClientsPlugin from './plugins/oauth-clients.js'
 import errorHandler from './error-handler.js'
 import audit from './pipeline/audit.js'
 import metricsPlugin from './plugins/metrics.js'
+import openapiPlugin from './plugins/openapi.js'
 import healthRoutes from './routes/health.js'
 import metricsRoutes from './routes/metrics.js'
 import wellKnownRoutes from './routes/well-known.js'
@@ -27,6 +28,7 @@ import eventRoutes from './routes/events.js'
 import adminRoutes from './routes/admin.js'
 import apiKeyRoutes from './routes/api-keys.js'
 import oauthRoutes from './routes/oauth.js'
+import openapiRoutes from './routes/openapi.js'
 import forward from './pipeline/forward.js'
 import { createGate } from './pipeline/gate.js'
 import { RateLimits } from './throttle/rate-limits.js'
@@ -89,6 +91,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(metricsPlugin)
   // Before any route: preflights are answered here, without credentials.
   await app.register(cors, config.cors)
+  // Before any route: it describes each route as it is added.
+  await app.register(openapiPlugin)
 
   await app.register(healthRoutes)
   await app.register(metricsRoutes)
@@ -99,6 +103,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(adminRoutes)
   await app.register(apiKeyRoutes)
   await app.register(oauthRoutes)
+  await app.register(openapiRoutes)
 
   await app.register(forward, {
     upstream: config.env.wordpressUrl,

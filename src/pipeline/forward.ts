@@ -93,6 +93,9 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
     return out
   }
 
+  // WordPress's own REST API and site pass through here: not the gateway's endpoints, so not in its OpenAPI document.
+  app.addHook('onRoute', (route) => { route.schema = { ...route.schema, hide: true } })
+
   await app.register(proxy, {
     upstream: opts.upstream.origin,
     prefix: '/',
