@@ -53,6 +53,8 @@ export function testEnv (overrides: Record<string, string | undefined> = {}): No
     JWT_SECRET,
     PORT: '0',
     HOST: '127.0.0.1',
+    // One process per server: the tests of WORKERS ask for more.
+    WORKERS: '1',
     ...overrides
   }
 }
