@@ -49,7 +49,7 @@ export function forgotRoute (app: FastifyInstance, bodyLimit: number): void {
         }
         await mail.failed('mail', key, null)
       }
-      await bridge.forgotPassword(login, true, resetUrl)
+      await bridge.forgotPassword(login, true, resetUrl, ip)
     })
     return await reply.code(202).header('cache-control', 'no-store').send(FORGOT_ACCEPTED)
   })

@@ -32,7 +32,7 @@ export function resetRoute (app: FastifyInstance, bodyLimit: number): void {
     // The account before the key is tried: one refused for failed attempts is not reset.
     const account = await bridge.forgotPassword(login, false)
     await passwords.checkAttempt(account, ip)
-    const { user } = await bridge.resetPassword(login, key, password)
+    const { user } = await bridge.resetPassword(login, key, password, ip)
     if (user === null) {
       await passwords.failedAttempt(account, ip)
       throw new ResetKeyInvalid()

@@ -42,7 +42,7 @@ export function registerRoute (app: FastifyInstance, bodyLimit: number): void {
     await mail.check('mail', null, ip)
     await mail.failed('mail', null, ip)
 
-    const result = await bridge.register({ username, email, password, open: enabled === true, resetUrl: settings.resetUrl })
+    const result = await bridge.register({ username, email, password, open: enabled === true, resetUrl: settings.resetUrl, clientIp: ip })
     void reply.header('cache-control', 'no-store')
     if (result.refused !== undefined) {
       if (result.refused.taken && !revealTaken) return await reply.code(202).send(REGISTRATION_ACCEPTED)

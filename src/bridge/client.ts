@@ -119,8 +119,8 @@ export class BridgeClient {
    * gateway's configuration opens registration whatever WordPress says.
    * WordPress's refusals come back as `refused` (its message and codes).
    */
-  async register (request: { username: string, email: string, password?: string | undefined, open: boolean, resetUrl?: string | undefined }): Promise<Registration> {
-    const answer = await this.#call('POST', '/register', { username: request.username, email: request.email, password: request.password, open: request.open, reset_url: request.resetUrl })
+  async register (request: { username: string, email: string, password?: string | undefined, open: boolean, resetUrl?: string | undefined, clientIp: string }): Promise<Registration> {
+    const answer = await this.#call('POST', '/register', { username: request.username, email: request.email, password: request.password, open: request.open, reset_url: request.resetUrl, client_ip: request.clientIp })
     if (answer.status === 201) return { user: parseUser(answer.body), passwordSet: (answer.body as { password_set?: unknown }).password_set === true }
     if (answer.code === 'registration_closed') throw new RegistrationClosed()
     if (answer.code === 'registration_invalid') {
@@ -134,10 +134,11 @@ export class BridgeClient {
   /**
    * The account a login or email names (`send: false`), or WordPress's own
    * reset mail through retrieve_password() for it (`send: true`). Either way
-   * the answer is the account, whether it exists or not.
+   * the answer is the account, whether it exists or not. `clientIp` is who
+   * asked, for WordPress's hooks and its mail (which names the address).
    */
-  async forgotPassword (login: string, send: boolean, resetUrl?: string): Promise<string> {
-    const answer = await this.#call('POST', '/password/forgot', { login, send, reset_url: resetUrl })
+  async forgotPassword (login: string, send: boolean, resetUrl?: string, clientIp?: string): Promise<string> {
+    const answer = await this.#call('POST', '/password/forgot', { login, send, reset_url: resetUrl, client_ip: clientIp })
     const account = answer.status === 200 ? accountOf(answer.body) : null
     if (account === null) throw unusable(answer)
     return account
@@ -148,8 +149,8 @@ export class BridgeClient {
    * was reset, or null (with the account the login names) for any key that
    * does not open it.
    */
-  async resetPassword (login: string, key: string, password: string): Promise<PasswordCheck> {
-    const answer = await this.#call('POST', '/password/reset', { login, key, password })
+  async resetPassword (login: string, key: string, password: string, clientIp: string): Promise<PasswordCheck> {
+    const answer = await this.#call('POST', '/password/reset', { login, key, password, client_ip: clientIp })
     if (answer.status === 200) {
       const account = accountOf(answer.body)
       if (account !== null) return { user: parseUser(answer.body), account }

@@ -128,7 +128,7 @@ t.test('forgot: one answer for known and unknown accounts, in the same time; Wor
   const app = await buildTestApp(t, { accounts: { resetUrl: APP_LINK, mail: { ip: { attempts: 1000, seconds: 60 } } } })
   const user = await throwawayUser(t, app)
   const email = `${user.login}@example.test`
-  const known = await post(app, FORGOT, { username_or_email: user.login })
+  const known = await post(app, FORGOT, { username_or_email: user.login }, '10.7.0.5')
   const unknown = await post(app, FORGOT, { username_or_email: 'nobody-at-all' })
   const unknownEmail = await post(app, FORGOT, { username_or_email: 'nobody-at-all@example.test' })
   for (const res of [known, unknown, unknownEmail]) {
@@ -140,6 +140,7 @@ t.test('forgot: one answer for known and unknown accounts, in the same time; Wor
   t.equal(link.login, user.login)
   t.match(link.key, /^[A-Za-z0-9]{20}$/)
   t.notMatch(sentMail(email)[0]!.message, /wp-login\.php/, 'WordPress\'s own link is replaced')
+  t.match(sentMail(email)[0]!.message, /originated from the IP address 10\.7\.0\.5\./, 'WordPress\'s mail names the client\'s address, not the gateway\'s')
   await new Promise((resolve) => setTimeout(resolve, 500))
   t.same(sentMail('nobody-at-all@example.test'), [], 'no mail for an unknown address')
 

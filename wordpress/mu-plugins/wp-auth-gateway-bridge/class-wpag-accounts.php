@@ -152,7 +152,37 @@ final class WPAG_Accounts {
 	}
 
 	/**
-	 * POST register {username, email, password?, open, reset_url?}.
+	 * Runs $fn with REMOTE_ADDR set to the client's address the gateway names
+	 * (`client_ip`): behind the gateway WordPress sees the gateway's, and the
+	 * hooks that run here (spam and lockout plugins on register_post or
+	 * lostpassword_post) and the reset mail ("This password reset request
+	 * originated from the IP address …") mean the client's.
+	 *
+	 * @param WP_REST_Request $request The request.
+	 * @param callable        $fn      What to run.
+	 * @return mixed
+	 */
+	private static function as_client( $request, $fn ) {
+		$ip = self::string_param( $request, 'client_ip' );
+		if ( null === $ip || false === filter_var( $ip, FILTER_VALIDATE_IP ) ) {
+			return $fn();
+		}
+		$had = isset( $_SERVER['REMOTE_ADDR'] );
+		$old = $had ? $_SERVER['REMOTE_ADDR'] : null;
+		$_SERVER['REMOTE_ADDR'] = $ip;
+		try {
+			return $fn();
+		} finally {
+			if ( $had ) {
+				$_SERVER['REMOTE_ADDR'] = $old;
+			} else {
+				unset( $_SERVER['REMOTE_ADDR'] );
+			}
+		}
+	}
+
+	/**
+	 * POST register {username, email, password?, open, reset_url?, client_ip?}.
 	 * register_new_user() (user.php) decides, as on wp-login.php?action=register:
 	 * sanitize_user, validate_username, taken names and addresses, the
 	 * register_post and registration_errors hooks, then wp_create_user() with
@@ -205,8 +235,13 @@ final class WPAG_Accounts {
 		try {
 			$id = self::with_app_link(
 				self::reset_url( $request ),
-				function () use ( $username, $email ) {
-					return register_new_user( $username, $email );
+				function () use ( $request, $username, $email ) {
+					return self::as_client(
+						$request,
+						function () use ( $username, $email ) {
+							return register_new_user( $username, $email );
+						}
+					);
 				}
 			);
 		} finally {
@@ -246,7 +281,7 @@ final class WPAG_Accounts {
 	}
 
 	/**
-	 * POST password/forgot {login, send, reset_url?}. Without `send`, only
+	 * POST password/forgot {login, send, reset_url?, client_ip?}. Without `send`, only
 	 * which account the login names (for the gateway's per-account mail
 	 * limit). With it, retrieve_password() (user.php) runs for known and
 	 * unknown logins alike (its lostpassword_post and lostpassword_errors
@@ -264,8 +299,13 @@ final class WPAG_Accounts {
 		}
 		$result = '' === trim( $login ) ? null : self::with_app_link(
 			self::reset_url( $request ),
-			function () use ( $login ) {
-				return retrieve_password( $login );
+			function () use ( $request, $login ) {
+				return self::as_client(
+					$request,
+					function () use ( $login ) {
+						return retrieve_password( $login );
+					}
+				);
 			}
 		);
 		if ( is_wp_error( $result ) && ! in_array( $result->get_error_code(), array( 'invalidcombo', 'invalid_email', 'empty_username' ), true ) ) {
@@ -316,7 +356,7 @@ final class WPAG_Accounts {
 	}
 
 	/**
-	 * POST password/reset {login, key, password}: check_password_reset_key(),
+	 * POST password/reset {login, key, password, client_ip?}: check_password_reset_key(),
 	 * then reset_password() (user.php), whose wp_set_password() makes the key
 	 * unusable and whose after_password_reset sends the gateway the
 	 * password_changed event.
@@ -343,7 +383,12 @@ final class WPAG_Accounts {
 		if ( null !== $refused ) {
 			return $refused;
 		}
-		reset_password( $user, $password );
+		self::as_client(
+			$request,
+			function () use ( $user, $password ) {
+				reset_password( $user, $password );
+			}
+		);
 		$record            = WPAG_Routes::user_record( get_userdata( $user->ID ) );
 		$record['account'] = 'user:' . (int) $user->ID;
 		return new WP_REST_Response( $record, 200 );
