@@ -7,6 +7,8 @@ import { clientInfo } from '../routes/token.js'
 import type { WordPressUser } from '../bridge/client.js'
 
 export const REGISTER_PATH = '/wp-json/api/v1/register'
+/** register_new_user()'s codes for a username or email someone already has. */
+const TAKEN = new Set(['username_exists', 'email_exists'])
 
 const RegisterRequest = Type.Object({
   // WordPress's own limits: user_login is 60 characters, user_email 100 (wp_users).
@@ -45,9 +47,11 @@ export function registerRoute (app: FastifyInstance, bodyLimit: number): void {
     const result = await bridge.register({ username, email, password, open: enabled === true, resetUrl: settings.resetUrl, clientIp: ip })
     void reply.header('cache-control', 'no-store')
     if (result.refused !== undefined) {
-      if (result.refused.taken && !revealTaken) return await reply.code(202).send(REGISTRATION_ACCEPTED)
+      // Not revealing: what says "taken" is left out, and a refusal for that alone reads as a success.
+      const errors = revealTaken ? result.refused.errors : result.refused.errors.filter((e) => !TAKEN.has(e.code))
+      if (errors.length === 0) return await reply.code(202).send(REGISTRATION_ACCEPTED)
       await passwords.failedAttempt(null, ip)
-      throw new RegistrationRefused(result.refused.message)
+      throw new RegistrationRefused(errors.map((e) => e.message).join(' '))
     }
     const user = result.user
     app.audit.action(request, 'account.register', `user:${user.id}`, {}, `user:${user.id}`)

@@ -124,9 +124,12 @@ export class BridgeClient {
     if (answer.status === 201) return { user: parseUser(answer.body), passwordSet: (answer.body as { password_set?: unknown }).password_set === true }
     if (answer.code === 'registration_closed') throw new RegistrationClosed()
     if (answer.code === 'registration_invalid') {
-      const { message, data } = answer.body as { message?: unknown, data?: { codes?: unknown, taken?: unknown } }
-      const codes = Array.isArray(data?.codes) ? data.codes.filter((c): c is string => typeof c === 'string') : []
-      return { refused: { message: typeof message === 'string' && message !== '' ? message : 'WordPress refused the registration.', codes, taken: data?.taken === true } }
+      const data = (answer.body as { data?: { errors?: unknown, taken?: unknown } }).data
+      const errors = Array.isArray(data?.errors)
+        ? data.errors.flatMap((e: { code?: unknown, message?: unknown }) => typeof e?.code === 'string' && typeof e.message === 'string' ? [{ code: e.code, message: e.message }] : [])
+        : []
+      if (errors.length === 0) errors.push({ code: 'registration_invalid', message: messageOf(answer.body) })
+      return { refused: { errors, taken: data?.taken === true } }
     }
     throw unusable(answer)
   }
@@ -225,11 +228,11 @@ interface Answer { status: number, code: string | undefined, body: unknown }
 export interface PasswordCheck { user: WordPressUser | null, account: string }
 
 /** What registration came to: the new user, or WordPress's refusal. */
-export type Registration = { user: WordPressUser, passwordSet: boolean, refused?: undefined } | { refused: { message: string, codes: string[], taken: boolean }, user?: undefined }
+export type Registration = { user: WordPressUser, passwordSet: boolean, refused?: undefined } | { refused: { errors: Array<{ code: string, message: string }>, taken: boolean }, user?: undefined }
 
 function messageOf (body: unknown): string {
   const message = typeof body === 'object' && body !== null && 'message' in body ? body.message : undefined
-  return typeof message === 'string' && message !== '' ? message : 'WordPress refused the password.'
+  return typeof message === 'string' && message !== '' ? message : 'WordPress refused the request.'
 }
 
 function accountOf (body: unknown): string | null {

@@ -122,6 +122,10 @@ t.test('revealTaken: false answers a taken name exactly like a new account', asy
   }
   made(Number(await wpPhp(`echo username_exists('${login}');`)))
   t.equal((await post(app, REGISTER, { username: name(), email: 'nope', password: GOOD() })).statusCode, 400, 'what does not depend on other accounts is still said')
+  const mixed = await post(app, REGISTER, { username: 'editor', email: 'nope', password: GOOD() })
+  t.equal(mixed.statusCode, 400)
+  t.match(mixed.json().message, /email address is not correct/)
+  t.notMatch(mixed.json().message, /already registered/, 'but not beside it that the username is taken')
 })
 
 t.test('forgot: one answer for known and unknown accounts, in the same time; WordPress mails the app\'s link', async (t) => {

@@ -261,12 +261,24 @@ final class WPAG_Accounts {
 			if ( $taken ) {
 				wp_hash_password( (string) $password );
 			}
+			// Each refusal with its code: the gateway may have to leave out the ones that say "taken".
+			$errors = array();
+			foreach ( $codes as $code ) {
+				$one = new WP_Error();
+				foreach ( $id->get_error_messages( $code ) as $message ) {
+					$one->add( $code, $message );
+				}
+				$errors[] = array(
+					'code'    => $code,
+					'message' => implode( ' ', self::messages( $one ) ),
+				);
+			}
 			return new WP_Error(
 				'registration_invalid',
 				implode( ' ', self::messages( $id ) ),
 				array(
 					'status' => 400,
-					'codes'  => $codes,
+					'errors' => $errors,
 					'taken'  => $taken,
 				)
 			);
