@@ -1,7 +1,7 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { buildTestApp, EVENTS_PORT, sentMail, session, throwawayUser, usersToDelete, waitForMail, withOption, wpPhp } from '../helper.js'
+import { buildTestApp, EVENTS_PORT, redisStore, sentMail, session, startRedis, throwawayUser, usersToDelete, waitForMail, withOption, wpPhp } from '../helper.js'
 
 // Registration and password reset against the real WordPress, with its mail
 // recorded instead of sent (test/fixtures/wordpress/mu-plugins/wpag-test-mail.php).
@@ -267,4 +267,23 @@ t.test('change: only the gateway\'s own access token', async (t) => {
   const res = await app.inject({ method: 'POST', url: CHANGE, headers: bearer(key.json().key), payload: { current_password: user.password, new_password: GOOD() } })
   t.equal(res.statusCode, 403)
   t.equal(res.json().code, 'GW_ERR_AUTH_METHOD_REFUSED')
+})
+
+t.test('without Redis nothing here is done uncounted: closed (503)', async (t) => {
+  const redis = await startRedis(t)
+  const store = redisStore(redis.url, { keyPrefix: 'wpag-test-accounts:', commandTimeoutMs: 300 })
+  await store.connect()
+  t.teardown(() => store.close())
+  const app = await buildTestApp(t, { accounts: { register: { enabled: true } } }, { store })
+  await redis.stop()
+  const calls: Array<[string, object]> = [
+    [FORGOT, { username_or_email: 'editor' }],
+    [RESET, { login: 'editor', key: 'x'.repeat(20), password: GOOD() }],
+    [REGISTER, { username: name(), email: `${name()}@example.test`, password: GOOD() }]
+  ]
+  for (const [url, payload] of calls) {
+    const res = await post(app, url, payload)
+    t.equal(res.statusCode, 503, url)
+    t.equal(res.json().code, 'GW_ERR_STORE_UNAVAILABLE', url)
+  }
 })
