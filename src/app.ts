@@ -13,6 +13,7 @@ import tokensPlugin from './plugins/tokens.js'
 import apiKeysPlugin from './plugins/api-keys.js'
 import provisioningPlugin from './plugins/provisioning.js'
 import providersPlugin from './plugins/providers.js'
+import accountsPlugin from './plugins/accounts.js'
 import authenticationPlugin from './plugins/authentication.js'
 import oauthClientsPlugin from './plugins/oauth-clients.js'
 import errorHandler from './error-handler.js'
@@ -29,6 +30,7 @@ import adminRoutes from './routes/admin.js'
 import apiKeyRoutes from './routes/api-keys.js'
 import oauthRoutes from './routes/oauth.js'
 import openapiRoutes from './routes/openapi.js'
+import accountRoutes from './routes/accounts.js'
 import forward from './pipeline/forward.js'
 import { createGate } from './pipeline/gate.js'
 import { RateLimits } from './throttle/rate-limits.js'
@@ -86,6 +88,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   // Before authentication: the oidc method verifies provider tokens with it.
   await app.register(providersPlugin)
   await app.register(authenticationPlugin)
+  await app.register(accountsPlugin)
   await app.register(errorHandler)
   await app.register(audit)
   await app.register(metricsPlugin)
@@ -104,6 +107,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(apiKeyRoutes)
   await app.register(oauthRoutes)
   await app.register(openapiRoutes)
+  await app.register(accountRoutes)
 
   await app.register(forward, {
     upstream: config.env.wordpressUrl,

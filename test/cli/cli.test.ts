@@ -231,9 +231,9 @@ t.test('audit tail prints the newest entries, filtered, and follows new ones', a
   let out = ''
   child.stdout.on('data', (c) => { out += c })
   // However long the command takes to start, requests keep coming until it has printed three.
-  let made = 0
+  let sent = 0
   for (let i = 0; i < 300 && lines(out).length < 3; i++) {
-    if (i % 5 === 0) await app.inject({ method: 'GET', url: `/wp-json/wp/v2/posts/${900000 + made++}`, headers: { authorization: `Bearer ${editor}` } })
+    if (i % 5 === 0) await app.inject({ method: 'GET', url: `/wp-json/wp/v2/posts/${900000 + sent++}`, headers: { authorization: `Bearer ${editor}` } })
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   const routes = lines(out).map((l) => JSON.parse(l).route as string)
