@@ -4,6 +4,7 @@ import { AuthMethodRefused, InvalidCredentials, PasswordWeak, TokenMissing, User
 import { checkPassword } from '../throttle/password.js'
 import { tokenResponse } from '../tokens/token-response.js'
 import { clientInfo } from '../routes/token.js'
+import { Security, TokenPair, errors } from '../routes/schemas.js'
 
 export const CHANGE_PATH = '/wp-json/api/v1/password/change'
 
@@ -28,7 +29,14 @@ export function changeRoute (app: FastifyInstance, bodyLimit: number): void {
 
   app.post<{ Body: ChangeRequest }>(CHANGE_PATH, {
     bodyLimit,
-    schema: { body: ChangeRequest },
+    schema: {
+      tags: ['accounts'],
+      summary: 'Change one\'s own password: the other sessions end, the caller gets a fresh token pair',
+      operationId: 'passwordChange',
+      security: [Security.jwt],
+      body: ChangeRequest,
+      response: { 200: Type.Ref(TokenPair.$id!, { description: 'A fresh token pair' }), ...errors({ 400: 'GW_ERR_PASSWORD_WEAK', 401: 'No token, or a wrong current password (GW_ERR_INVALID_CREDENTIALS)', 403: 'Not the gateway\'s own access token', 429: 'Too many failed attempts' }) }
+    },
     // Who is asking, before the body is read: the gateway's own access token only (not an API key, Basic or a client's token).
     onRequest: async (request) => {
       const identity = await app.authentication.authenticate(request)

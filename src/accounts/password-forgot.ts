@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import { TooManyAttempts } from '../errors.js'
 import { keyedHash } from '../util/keyed-hash.js'
+import { AccountStatus, Security, errors } from '../routes/schemas.js'
 
 export const FORGOT_PATH = '/wp-json/api/v1/password/forgot'
 
@@ -28,7 +29,17 @@ export function forgotRoute (app: FastifyInstance, bodyLimit: number): void {
   const { captcha, mail, later } = app.accounts
   const hashKey = app.config.env.hashSecret
 
-  app.post<{ Body: ForgotRequest }>(FORGOT_PATH, { bodyLimit, schema: { body: ForgotRequest } }, async (request, reply) => {
+  app.post<{ Body: ForgotRequest }>(FORGOT_PATH, {
+    bodyLimit,
+    schema: {
+      tags: ['accounts'],
+      summary: 'Ask WordPress to mail a password reset link (the same answer for every account, known or not)',
+      operationId: 'passwordForgot',
+      security: [Security.none],
+      body: ForgotRequest,
+      response: { 202: { ...AccountStatus, description: 'Accepted: a mail goes out if the account exists' }, ...errors({ 403: 'GW_ERR_CAPTCHA_FAILED', 429: 'Too many mails from this address' }) }
+    }
+  }, async (request, reply) => {
     await captcha.verify(request, 'password_forgot')
     const ip = request.ip
     await passwords.checkAttempt(null, ip)

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import { ResetKeyInvalid } from '../errors.js'
+import { AccountStatus, Security, errors } from '../routes/schemas.js'
 
 export const RESET_PATH = '/wp-json/api/v1/password/reset'
 
@@ -24,7 +25,17 @@ export function resetRoute (app: FastifyInstance, bodyLimit: number): void {
   const { passwords, bridge } = app
   const { passwordRules } = app.accounts
 
-  app.post<{ Body: ResetRequest }>(RESET_PATH, { bodyLimit, schema: { body: ResetRequest } }, async (request, reply) => {
+  app.post<{ Body: ResetRequest }>(RESET_PATH, {
+    bodyLimit,
+    schema: {
+      tags: ['accounts'],
+      summary: 'Set a new password with the key of a reset mail (check_password_reset_key(), reset_password())',
+      operationId: 'passwordReset',
+      security: [Security.none],
+      body: ResetRequest,
+      response: { 200: { ...AccountStatus, description: 'Reset: every session of the user has ended' }, ...errors({ 400: 'GW_ERR_RESET_KEY_INVALID (whatever is wrong with the key or login) or GW_ERR_PASSWORD_WEAK', 429: 'Too many failed attempts' }) }
+    }
+  }, async (request, reply) => {
     const { login, key, password } = request.body
     const ip = request.ip
     await passwords.checkAttempt(null, ip)

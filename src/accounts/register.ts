@@ -5,6 +5,7 @@ import { checkPassword } from '../throttle/password.js'
 import { tokenResponse } from '../tokens/token-response.js'
 import { clientInfo } from '../routes/token.js'
 import type { WordPressUser } from '../bridge/client.js'
+import { AccountStatus, Registered, Security, errors } from '../routes/schemas.js'
 
 export const REGISTER_PATH = '/wp-json/api/v1/register'
 /** register_new_user()'s codes for a username or email someone already has. */
@@ -33,7 +34,21 @@ export function registerRoute (app: FastifyInstance, bodyLimit: number): void {
   const { passwords, bridge } = app
   const { passwordRules, captcha, mail } = app.accounts
 
-  app.post<{ Body: RegisterRequest }>(REGISTER_PATH, { bodyLimit, schema: { body: RegisterRequest } }, async (request, reply) => {
+  app.post<{ Body: RegisterRequest }>(REGISTER_PATH, {
+    bodyLimit,
+    schema: {
+      tags: ['accounts'],
+      summary: 'Register a WordPress user, through WordPress\'s own register_new_user()',
+      operationId: 'register',
+      security: [Security.none],
+      body: RegisterRequest,
+      response: {
+        201: Registered,
+        202: { ...AccountStatus, description: 'Accepted, without saying whether the account is new (accounts.register.revealTaken: false)' },
+        ...errors({ 400: 'GW_ERR_REGISTRATION_REFUSED (WordPress\'s reasons) or GW_ERR_PASSWORD_WEAK', 403: 'GW_ERR_REGISTRATION_CLOSED, or GW_ERR_CAPTCHA_FAILED', 429: 'Too many attempts or mails from this address' })
+      }
+    }
+  }, async (request, reply) => {
     const { enabled, login, revealTaken } = settings.register
     if (enabled === false) throw new RegistrationClosed()
     await captcha.verify(request, 'register')

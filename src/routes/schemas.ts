@@ -68,7 +68,7 @@ const Iso = DateTime
 const IsoOrNull = Type.Union([Iso, Type.Null()])
 
 /** The user a token was issued for, as WordPress describes them. */
-const TokenUser = Type.Object({
+export const TokenUser = Type.Object({
   id: Type.Integer(),
   login: Type.String(),
   email: Type.String(),
@@ -126,3 +126,21 @@ export const ApiKeyList = Type.Object({
 
 /** Every schema the routes refer to by `$id`, added once to the app (src/plugins/openapi.ts). */
 export const SHARED_SCHEMAS: ReadonlyArray<TSchema & { $id: string }> = [RestError, OAuthError, TokenPair, OAuthToken, ApiKeyCreated, ApiKeyList] as Array<TSchema & { $id: string }>
+
+/** The accounts' answers that say only what happened (README, "Accounts: registration and password reset"). */
+export const AccountStatus = Type.Object({
+  status: Type.String({ description: '`accepted` or `reset`' }),
+  message: Type.String()
+}, { additionalProperties: false })
+
+/** A registration that may say so: the new user, and with `accounts.register.login` a token pair too. */
+export const Registered = Type.Object({
+  status: Type.Literal('registered'),
+  token_type: Type.Optional(Type.Literal('Bearer')),
+  access_token: Type.Optional(Type.String()),
+  expires_in: Type.Optional(Type.Integer()),
+  jwt_token: Type.Optional(Type.String()),
+  refresh_token: Type.Optional(Type.String()),
+  refresh_expires_in: Type.Optional(Type.Integer()),
+  user: TokenUser
+}, { additionalProperties: false, description: 'Registered (the token pair only when accounts.register.login is on and WordPress let the new user log in)' })
