@@ -269,3 +269,17 @@ export async function waitForMail (to: string, count = 1, timeoutMs = 5000): Pro
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
+
+/**
+ * The audit trail's writer's commands: one batch a second whatever the
+ * traffic (XADD per entry, XTRIM, PEXPIRE), never a round trip per request
+ * (test/e2e/audit.test.ts). Tests that count Redis commands per request leave them out.
+ */
+export const AUDIT_COMMANDS: ReadonlySet<string> = new Set(['xadd', 'xtrim', 'pexpire'])
+
+/** Redis's per-command call counts (INFO commandstats). */
+export async function redisCommandCounts (redis: { info: (section: string) => Promise<string> }): Promise<Map<string, number>> {
+  const counts = new Map<string, number>()
+  for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) counts.set(m[1]!, Number(m[2]))
+  return counts
+}
