@@ -4,6 +4,8 @@ import type { Config } from './config/schema.js'
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config
+    /** Stages 1-4 (src/pipeline/gate.ts): in front of everything forwarded, and behind POST /_gateway/admin/explain. */
+    gate: Gate
   }
 }
 import type { Store } from './store/index.js'
@@ -15,6 +17,7 @@ import provisioningPlugin from './plugins/provisioning.js'
 import providersPlugin from './plugins/providers.js'
 import authenticationPlugin from './plugins/authentication.js'
 import oauthClientsPlugin from './plugins/oauth-clients.js'
+import dashboardPlugin from './plugins/dashboard.js'
 import errorHandler from './error-handler.js'
 import audit from './pipeline/audit.js'
 import metricsPlugin from './plugins/metrics.js'
@@ -27,8 +30,9 @@ import eventRoutes from './routes/events.js'
 import adminRoutes from './routes/admin.js'
 import apiKeyRoutes from './routes/api-keys.js'
 import oauthRoutes from './routes/oauth.js'
+import dashboardRoutes from './routes/dashboard.js'
 import forward from './pipeline/forward.js'
-import { createGate } from './pipeline/gate.js'
+import { createGate, type Gate } from './pipeline/gate.js'
 import { RateLimits } from './throttle/rate-limits.js'
 import cors from './cors.js'
 import { clientErrorHandler } from './client-errors.js'
@@ -79,11 +83,22 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   // Before authentication: the oidc method verifies provider tokens with it.
   await app.register(providersPlugin)
   await app.register(authenticationPlugin)
+  // After authentication: the admin guard accepts dashboard sessions beside the chain's credentials.
+  await app.register(dashboardPlugin)
   await app.register(errorHandler)
   await app.register(audit)
   await app.register(metricsPlugin)
   // Before any route: preflights are answered here, without credentials.
   await app.register(cors, config.cors)
+
+  app.decorate('gate', createGate({
+    policy: app.policy,
+    auth: app.authentication,
+    site: config.site,
+    bodyLimit: config.server.bodyLimit,
+    resolve: { maxVars: config.upstream.maxInputVars },
+    limits: new RateLimits(app.store)
+  }))
 
   await app.register(healthRoutes)
   await app.register(metricsRoutes)
@@ -94,6 +109,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(adminRoutes)
   await app.register(apiKeyRoutes)
   await app.register(oauthRoutes)
+  await app.register(dashboardRoutes)
 
   await app.register(forward, {
     upstream: config.env.wordpressUrl,
@@ -104,14 +120,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
     bodyLimit: config.server.bodyLimit,
     policy: app.policy,
     loginCookies: config.site.loginCookies,
-    gate: createGate({
-      policy: app.policy,
-      auth: app.authentication,
-      site: config.site,
-      bodyLimit: config.server.bodyLimit,
-      resolve: { maxVars: config.upstream.maxInputVars },
-      limits: new RateLimits(app.store)
-    })
+    gate: app.gate
   })
   return app
 }

@@ -4,6 +4,7 @@ import { BadRequest, SessionNotFound } from '../errors.js'
 import { adminGuard } from '../admin/guard.js'
 import { revokeToken } from './revoke.js'
 import adminClientRoutes from './admin-clients.js'
+import adminRuleRoutes from './admin-rules.js'
 import type { SessionInfo } from '../tokens/sessions.js'
 
 const UserParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) })
@@ -32,6 +33,10 @@ const view = (s: SessionInfo) => ({
 export default async function adminRoutes (app: FastifyInstance): Promise<void> {
   app.decorateRequest('adminActor', null)
   app.addHook('preHandler', adminGuard(app))
+  // Nothing an operator sees here belongs in a cache.
+  app.addHook('onSend', async (_request, reply) => {
+    if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store')
+  })
   const audit = (request: FastifyRequest, action: string, target: string, detail: object = {}) =>
     request.log.info({ audit: { action, actor: request.adminActor, target, ...detail } }, 'admin action')
 
@@ -71,6 +76,7 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
     return reply.code(204).send()
   })
 
-  // After the guard: the OAuth clients' routes inherit it.
+  // After the guard: the OAuth clients' and the rules' routes inherit it.
   await app.register(adminClientRoutes)
+  await app.register(adminRuleRoutes)
 }

@@ -35,6 +35,17 @@ type ListQuery = Static<typeof ListQuery>
 const KeyParams = Type.Object({ id: Type.String({ maxLength: 128 }) })
 type KeyParams = Static<typeof KeyParams>
 const KEY_ID = /^[0-9a-f]{24}$/
+const Iso = Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+const Rotated = Type.Object({
+  id: Type.String(),
+  key: Type.String({ description: 'The new key, shown this once.' }),
+  name: Type.String(),
+  user_id: Type.Integer(),
+  scopes: Type.Array(Type.String()),
+  expires_at: Iso,
+  created_at: Iso,
+  replaces: Type.String({ description: 'The id of the key it replaces, which no longer works.' })
+})
 
 /**
  * Fastify's Ajv drops unknown fields (removeAdditional); these routes refuse
@@ -93,6 +104,19 @@ export default async function apiKeyRoutes (app: FastifyInstance): Promise<void>
       const keys = await app.apiKeys.list(userId === undefined ? undefined : Number(userId))
       adminAudit(request, 'apikey.list', userId === undefined ? 'all' : `user:${userId}`)
       return reply.header('cache-control', 'no-store').send({ api_keys: keys.map(listed) })
+    })
+
+    admin.post<{ Params: KeyParams }>(`${ADMIN_API_KEYS_PATH}/:id/rotate`, { schema: { params: KeyParams, response: { 200: Rotated } }, validatorCompiler }, async (request, reply) => {
+      const { id } = request.params
+      const record = KEY_ID.test(id) ? await app.apiKeys.catalog.get(id) : undefined
+      if (record === undefined) throw new ApiKeyNotFound()
+      // The new key acts with the user's roles now, as a new key would.
+      const user = await app.bridge.getUser(record.userId)
+      if (user === null) throw new UserNotFound()
+      const rotated = await app.apiKeys.rotate(id, user, request.adminActor ?? 'unknown')
+      if (rotated === undefined) throw new ApiKeyNotFound()
+      adminAudit(request, 'apikey.rotate', `key:${id}`, { key: rotated.record.id })
+      return reply.header('cache-control', 'no-store').send({ ...created(rotated.record, rotated.key), replaces: id })
     })
 
     admin.delete<{ Params: KeyParams }>(`${ADMIN_API_KEYS_PATH}/:id`, { schema: { params: KeyParams }, validatorCompiler }, async (request, reply) => {
