@@ -41,6 +41,8 @@ WORKDIR /app
 # Owned by root, readable by everyone: the server cannot modify its own code.
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The dashboard's static files (src/dashboard/assets.ts reads them at start-up).
+COPY public ./public
 COPY package.json ./
 # gateway.example.yaml documents every key; a config/gateway.yaml, when present,
 # is what the server reads (docker-compose.yml mounts ./config over this).
