@@ -63,7 +63,8 @@ async function api (method, path, body) {
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', cache: 'no-store' })
   const text = await res.text()
   const data = text === '' ? null : JSON.parse(text)
-  if (res.status === 401 && data?.code === 'GW_ERR_DASHBOARD_SESSION_ENDED') showLogin('Your session has ended; log in again.')
+  // No session any more (ended, or its cookie expired): back to the login.
+  if (res.status === 401) showLogin('Your session has ended; log in again.')
   if (!res.ok) throw new ApiError(res.status, data)
   return data
 }
@@ -413,7 +414,9 @@ $('test-call').addEventListener('submit', async (e) => {
     try { parsed = JSON.parse(call.text) } catch {}
     if (parsed?.code !== undefined) $('test-code').textContent = parsed.code
     $('test-body').textContent = call.text.slice(0, 4000)
-    $('test-decision').textContent = explained.result === 'allowed' ? 'allowed: forwarded to WordPress' : `refused: ${explained.code} (${explained.status}) ${explained.message}`
+    $('test-decision').textContent = explained.result === 'allowed'
+      ? 'allowed: forwarded to WordPress'
+      : explained.result === 'gateway' ? explained.message : `refused: ${explained.code} (${explained.status}) ${explained.message}`
     const rule = explained.rule
     $('test-rule').textContent = rule === null
       ? `none (${explained.kind ?? 'unresolved'} request)`

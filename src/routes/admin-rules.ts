@@ -26,7 +26,7 @@ type Explain = Static<typeof Explain>
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
 const ExplainResponse = Type.Object({
-  result: Type.Union([Type.Literal('allowed'), Type.Literal('refused')]),
+  result: Type.Union([Type.Literal('allowed'), Type.Literal('refused'), Type.Literal('gateway')], { description: 'gateway: the gateway answers this path itself (token, admin, dashboard…), and the route rules do not apply.' }),
   status: Type.Integer({ description: 'What the gateway would answer if it refused; 200 where it would forward to WordPress.' }),
   code: Nullable(Type.String()),
   message: Nullable(Type.String()),
@@ -65,6 +65,13 @@ export default async function adminRuleRoutes (app: FastifyInstance): Promise<vo
     schema: { body: Explain, response: { 200: ExplainResponse, '4xx': ErrorResponse } }
   }, async (request) => {
     const { method, path, authorization } = request.body
+    request.log.info({ audit: { action: 'explain', actor: request.adminActor, target: `${method} ${path.slice(0, 200)}` } }, 'admin action')
+    // The gateway's own endpoints never reach the pipeline: their routes answer first
+    // (`/` is the forwarding proxy's own route, src/pipeline/forward.ts, not an endpoint).
+    const bare = path.split('?')[0]!
+    if (bare.startsWith('/_gateway/') || (bare !== '/' && app.hasRoute({ method: method === 'HEAD' ? 'GET' : method, url: bare }))) {
+      return { result: 'gateway', status: 200, code: null, message: 'The gateway answers this endpoint itself; the route rules do not apply.', kind: 'gateway', route: null, effective_method: method, rule: null, identity: null }
+    }
     const { context, error } = await app.gate.explain(described(request, app.authentication.header, method, path, authorization), method, path)
     // The store or WordPress failing is the gateway's trouble, not an answer about the request.
     const status = error === null ? 200 : (error as { statusCode?: number }).statusCode ?? 500
@@ -72,7 +79,6 @@ export default async function adminRuleRoutes (app: FastifyInstance): Promise<vo
     const decision = context?.decision
     const identity = context?.identity ?? null
     const resolved = context?.resolved
-    request.log.info({ audit: { action: 'explain', actor: request.adminActor, target: `${method} ${path.slice(0, 200)}` } }, 'admin action')
     return {
       result: error === null ? 'allowed' : 'refused',
       status,

@@ -197,6 +197,10 @@ t.test('POST /_gateway/admin/explain: the real stages, not forwarded', async (t)
   t.match((await explain({ method: 'GET', path: '/wp-json/wp/v2/users', authorization: `Basic ${Buffer.from(`editor:${password('editor')}`).toString('base64')}` })).json(), { result: 'allowed', identity: { via: 'basic', login: 'editor' } })
   t.match((await explain({ method: 'GET', path: '/.//wp-json/wp/v2/users' })).json(), { code: 'GW_ERR_ROUTE_AMBIGUOUS', kind: null })
   t.match((await explain({ method: 'GET', path: '/wp-login.php' })).json(), { result: 'allowed', kind: 'site', rule: null })
+  for (const path of ['/wp-json/api/v1/token', '/_gateway/admin/users/2/sessions?x=1', '/_gateway/dashboard/']) {
+    t.match((await explain({ method: path.includes('token') ? 'POST' : 'GET', path })).json(), { result: 'gateway', kind: 'gateway', rule: null }, `${path}: the gateway's own`)
+  }
+  t.match((await explain({ method: 'GET', path: '/?rest_route=/api/v1/token' })).json(), { result: 'refused', code: 'GW_ERR_ROUTE_NOT_FOUND' }, 'under an alias: the 404 it gets')
   t.equal((await explain({ method: 'TRACE', path: '/' })).statusCode, 400)
   t.equal((await explain({ method: 'GET', path: '/', extra: 1 })).statusCode, 400)
   t.equal((await app.inject({ method: 'POST', url: '/_gateway/admin/explain', headers: { authorization: editor }, payload: { method: 'GET', path: '/' } })).json().code, 'GW_ERR_FORBIDDEN')
