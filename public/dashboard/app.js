@@ -163,7 +163,8 @@ function chart (id, times, series) {
 async function loadAnalytics () {
   await guarded('analytics-error', async () => {
     const range = Number($('analytics-form').elements.range.value)
-    const bucket = range <= 3600 ? 60 : range <= 21600 ? 300 : 900
+    // About 60 points whatever the range.
+    const bucket = Math.max(5, Math.round(range / 60))
     const to = Date.now()
     const a = await api('GET', `${ADMIN}/analytics?from=${to - range * 1000}&to=${to}&bucket=${bucket}`)
     const times = a.series.map((p) => Date.parse(p.t) / 1000)
