@@ -150,7 +150,22 @@ export const FileConfig = Type.Object({
   audit: Type.Object({
     // One line per request with the decision (who, how, what, the outcome):
     // the level it is logged at, or silent.
-    logLevel: LogLevel
+    logLevel: LogLevel,
+    // The audit stream (README, "Audit trail"): every decision, admin action and
+    // bridge event, in the store (a Redis Stream), read by the admin API and the dashboard.
+    stream: Type.Object({
+      enabled: Type.Boolean({ default: true }),
+      // Entries kept, about (Redis trims whole nodes of ~100 entries).
+      maxEntries: Type.Integer({ minimum: 1000, maximum: 100_000_000, default: 100_000 }),
+      // Entries older than this are dropped.
+      retentionHours: Type.Number({ exclusiveMinimum: 0, maximum: 8760, default: 168 }),
+      // How often queued entries are written, in one round trip.
+      flushMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
+      // Entries waiting beyond this many are dropped and counted (a slow or absent store).
+      bufferEntries: Type.Integer({ minimum: 100, maximum: 1_000_000, default: 50_000 }),
+      // Entries GET /_gateway/admin/analytics reads at most; beyond, it says `truncated`.
+      analyticsScanLimit: Type.Integer({ minimum: 1000, maximum: 10_000_000, default: 200_000 })
+    }, { additionalProperties: false, default: {} })
   }, { additionalProperties: false, default: {} }),
   metrics: Type.Object({
     // argon2id hash of a scrape-only token for /_gateway/metrics (npm run admin-token -- --metrics

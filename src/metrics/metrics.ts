@@ -13,8 +13,6 @@ import type { ThrottleScope } from '../throttle/index.js'
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]
 
-export type RequestResult = 'allowed' | 'refused' | 'error'
-
 /** A one-label histogram's children, kept: a request then observes without building its label set anew. */
 function byLabel (histogram: Histogram<string>): (value: string) => Histogram.Internal<string> {
   const children = new Map<string, Histogram.Internal<string>>()
@@ -83,6 +81,19 @@ export class GatewayMetrics {
     name: 'wpag_throttled_attempts_total',
     help: 'Attempts at a secret refused (429) because the account or the IP failed too often, by what took the secret.',
     labelNames: ['scope'] as const,
+    registers: [this.registry]
+  })
+
+  readonly auditWritten = new Counter({
+    name: 'wpag_audit_entries_written_total',
+    help: 'Audit entries (decisions, admin actions, bridge events) written to the audit stream.',
+    registers: [this.registry]
+  })
+
+  readonly auditDropped = new Counter({
+    name: 'wpag_audit_entries_dropped_total',
+    help: 'Audit entries dropped: the queue was full (overflow), or the store did not take the batch (store).',
+    labelNames: ['reason'] as const,
     registers: [this.registry]
   })
 

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { GatewayMetrics, type RequestResult } from '../metrics/metrics.js'
+import { GatewayMetrics } from '../metrics/metrics.js'
+import { decisionResult } from '../pipeline/audit.js'
 import type { Policy } from '../pipeline/policy.js'
 import { RedisStore } from '../store/redis/index.js'
 
@@ -26,6 +27,11 @@ async function metricsPlugin (app: FastifyInstance): Promise<void> {
   const metrics: FastifyInstance['metrics'] = new GatewayMetrics(app.revocations)
   app.decorate('metrics', metrics)
   app.throttle.onThrottled = (scope) => { metrics.throttledAttempt(scope) }
+  const { stream } = app.audit
+  if (stream !== null) {
+    stream.onWritten = (count) => { metrics.auditWritten.inc(count) }
+    stream.onDropped = (reason, count) => { metrics.auditDropped.labels(reason).inc(count) }
+  }
   if (app.store instanceof RedisStore) {
     // A store shared by several apps (tests) is observed by each until it closes.
     const stop = app.store.observe(metrics.storeObserver)
@@ -58,10 +64,8 @@ function record (metrics: GatewayMetrics, policy: Policy, request: FastifyReques
   const ms = reply.elapsedTime
   const identity = facts?.identity ?? ctx?.identity ?? null
   const via = identity?.method ?? 'anonymous'
-  const forwarded = ctx?.forwardedMs !== undefined
   const code = facts?.code
-  // WordPress's own answers are allowed requests whatever their status; the gateway's 4xx are refusals.
-  const result: RequestResult = code === undefined && (forwarded || status < 400) ? 'allowed' : status >= 500 ? 'error' : 'refused'
+  const result = decisionResult(request, status)
   const statusClass = STATUS_CLASSES[Math.floor(status / 100)] ?? '0xx'
   metrics.requests.labels(routeLabel(policy, request), via, result, code ?? '', statusClass).inc()
   metrics.requestDurationBy(result).observe(ms / 1000)

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import { BadRequest, ClientNotFound, UserNotFound } from '../errors.js'
 import { GRANT_TYPES, publicView } from '../oauth/record.js'
@@ -22,8 +22,7 @@ type ClientParams = Static<typeof ClientParams>
  * made; listings never show one.
  */
 export default async function adminClientRoutes (app: FastifyInstance): Promise<void> {
-  const audit = (request: FastifyRequest, action: string, target: string, detail: object = {}) =>
-    request.log.info({ audit: { action, actor: request.adminActor, target, ...detail } }, 'admin action')
+  const audit = app.audit.action
 
   app.post<{ Body: CreateClient }>('/_gateway/admin/clients', { schema: { body: CreateClient } }, async (request, reply) => {
     const { name, user_id: uid, grant_types: grantTypes, scopes = [] } = request.body

@@ -65,7 +65,7 @@ export default async function adminRuleRoutes (app: FastifyInstance): Promise<vo
     schema: { body: Explain, response: { 200: ExplainResponse, '4xx': ErrorResponse } }
   }, async (request) => {
     const { method, path, authorization } = request.body
-    request.log.info({ audit: { action: 'explain', actor: request.adminActor, target: `${method} ${path.slice(0, 200)}` } }, 'admin action')
+    app.audit.action(request, 'rules.explain', `${method} ${path.slice(0, 200)}`)
     // The gateway's own endpoints never reach the pipeline: their routes answer first
     // (`/` is the forwarding proxy's own route, src/pipeline/forward.ts, not an endpoint).
     const bare = path.split('?')[0]!

@@ -1,10 +1,11 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import { BadRequest, SessionNotFound } from '../errors.js'
 import { adminGuard } from '../admin/guard.js'
 import { revokeToken } from './revoke.js'
 import adminClientRoutes from './admin-clients.js'
 import adminRuleRoutes from './admin-rules.js'
+import adminAuditRoutes from './admin-audit.js'
 import type { SessionInfo } from '../tokens/sessions.js'
 
 const UserParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) })
@@ -37,8 +38,7 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
   app.addHook('onSend', async (_request, reply) => {
     if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store')
   })
-  const audit = (request: FastifyRequest, action: string, target: string, detail: object = {}) =>
-    request.log.info({ audit: { action, actor: request.adminActor, target, ...detail } }, 'admin action')
+  const audit = app.audit.action
 
   app.post<{ Body: RevokeTokenBody }>('/_gateway/admin/tokens/revoke', { schema: { body: RevokeTokenBody } }, async (request) => {
     const { token, jti } = request.body
@@ -76,7 +76,8 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
     return reply.code(204).send()
   })
 
-  // After the guard: the OAuth clients' and the rules' routes inherit it.
+  // After the guard: the OAuth clients', the audit trail's and the rules' routes inherit it.
   await app.register(adminClientRoutes)
+  await app.register(adminAuditRoutes)
   await app.register(adminRuleRoutes)
 }

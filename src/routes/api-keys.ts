@@ -80,11 +80,10 @@ const listed = (r: ListedApiKey) => ({
  * /wp-json/api/v1/. Answered by the gateway, never forwarded.
  */
 export default async function apiKeyRoutes (app: FastifyInstance): Promise<void> {
-  // One line per action, as the other admin routes log theirs; never the key itself.
-  const adminAudit = (request: FastifyRequest, action: string, target: string, detail: object = {}) =>
-    request.log.info({ audit: { action, actor: request.adminActor, target, ...detail } }, 'admin action')
-  const ownAudit = (request: FastifyRequest, action: string, detail: object = {}) =>
-    request.log.info({ audit: { action, actor: `user:${request.keyOwner!.userId}`, target: `user:${request.keyOwner!.userId}`, ...detail } }, 'api key action')
+  // Every action in the audit trail, as the other admin routes record theirs; never the key itself.
+  const adminAudit = app.audit.action
+  const ownAudit = (request: FastifyRequest, action: string, detail: Record<string, unknown> = {}) =>
+    app.audit.action(request, action, `user:${request.keyOwner!.userId}`, detail, `user:${request.keyOwner!.userId}`)
 
   await app.register(async function adminApiKeyRoutes (admin) {
     admin.decorateRequest('adminActor', null)

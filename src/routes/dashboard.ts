@@ -57,8 +57,8 @@ export default async function dashboardRoutes (app: FastifyInstance): Promise<vo
   if (sessions === null) return
   const assets = await dashboardAssets()
   const adminToken = new AdminTokenAuthenticator(app.config.admin.apiTokenHash, app.throttle)
-  const log = (request: FastifyRequest, action: string, actor: string) =>
-    request.log.info({ audit: { action, actor, target: 'dashboard' } }, 'admin action')
+  // Logins and logouts are admin actions in the audit trail, under the dashboard's actor.
+  const log = (request: FastifyRequest, action: string, actor: string) => { app.audit.action(request, action, 'dashboard', {}, actor) }
 
   app.decorateRequest('adminActor', null)
   app.addHook('onSend', async (_request, reply) => {

@@ -22,6 +22,7 @@ export default async function eventRoutes (app: FastifyInstance): Promise<void> 
     const event = await verifier.verify(request.headers[ASSERTION_HEADER], request.body)
     const ended = await app.userChanges.changed(event.userId, event.type)
     request.log.info({ audit: { action: `event.${event.type}`, actor: 'wordpress', target: `user:${event.userId}`, sessions: ended } }, 'bridge event')
+    app.audit.event({ action: `event.${event.type}`, actor: 'wordpress', target: `user:${event.userId}`, user: event.userId, detail: { sessions: ended } })
     return reply.code(204).send()
   })
 }

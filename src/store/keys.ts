@@ -2,7 +2,8 @@
 // touches shares a hash tag, so that in a Redis Cluster it lives in one slot
 // and one Lua script may touch it: `{u:<uid>}` for a user's sessions and
 // refresh tokens, `{rev}` for the revocation list and the generation marker, `{cat:<name>}`
-// for a catalog (API keys, OAuth clients).
+// for a catalog (API keys, OAuth clients),
+// `{audit}` for the audit stream.
 
 export const keys = {
   sessions: (uid: number) => `{u:${uid}}:sessions`,
@@ -13,7 +14,9 @@ export const keys = {
   readiness: '{rev}:ready',
   /** A catalog's records, and the notes beside them (last use), in one slot per catalog. */
   records: (catalog: string) => `{cat:${catalog}}:records`,
-  notes: (catalog: string) => `{cat:${catalog}}:notes`
+  notes: (catalog: string) => `{cat:${catalog}}:notes`,
+  /** The audit stream: one key, one slot. */
+  audit: '{audit}:stream'
 } as const
 
 /** A spent refresh token's record starts with this, so that its reuse is recognised. */

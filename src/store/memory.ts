@@ -1,5 +1,6 @@
 import { SPENT } from './keys.js'
-import type { CatalogName, Channel, Rotation, Store, Unsubscribe } from './store.js'
+import type { AuditRange, CatalogName, Channel, Rotation, Store, Unsubscribe } from './store.js'
+import { auditIdTime, compareAuditIds, inAuditRange } from './audit-ids.js'
 
 interface Entry { value: string, expiresAt: number }
 interface Sessions { byId: Map<string, string>, expiresAt: number }
@@ -18,6 +19,9 @@ export class MemoryStore implements Store {
   readonly #subscribers = new Map<Channel, Set<(message: string) => void>>([['revocations', new Set()], ['catalogs', new Set()]])
   readonly #records = new Map<CatalogName, Map<string, string>>()
   readonly #notes = new Map<CatalogName, Map<string, string>>()
+  /** The audit stream, oldest first, with the id its last entry got. */
+  readonly #audit: Array<[string, string]> = []
+  #auditLast: [number, number] = [0, 0]
   #generation: string | undefined
   #sweeper: NodeJS.Timeout
 
@@ -196,6 +200,37 @@ export class MemoryStore implements Store {
     let map = maps.get(catalog)
     if (map === undefined) maps.set(catalog, map = new Map())
     return map
+  }
+
+  async appendAudit (entries: readonly string[], maxEntries: number, minTime: number): Promise<void> {
+    for (const entry of entries) {
+      const now = Date.now()
+      this.#auditLast = now > this.#auditLast[0] ? [now, 0] : [this.#auditLast[0], this.#auditLast[1] + 1]
+      this.#audit.push([this.#auditLast.join('-'), entry])
+    }
+    let drop = Math.max(0, this.#audit.length - maxEntries)
+    while (drop < this.#audit.length && auditIdTime(this.#audit[drop]![0]) < minTime) drop++
+    this.#audit.splice(0, drop)
+  }
+
+  async readAudit (range: AuditRange, count: number): Promise<Array<[string, string]>> {
+    // The newest entry in range: the stream is in id order, so a binary search finds where to start.
+    let lo = 0
+    let hi = this.#audit.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      const id = this.#audit[mid]![0]
+      const past = (range.before !== undefined && compareAuditIds(id, range.before) >= 0) || (range.to !== undefined && auditIdTime(id) > range.to)
+      if (past) hi = mid
+      else lo = mid + 1
+    }
+    const out: Array<[string, string]> = []
+    for (let i = lo - 1; i >= 0 && out.length < count; i--) {
+      const [id, entry] = this.#audit[i]!
+      if (!inAuditRange(id, range)) break
+      out.push([id, entry])
+    }
+    return out
   }
 
   #userSessions (uid: number, now: number, create: boolean): Sessions | undefined {

@@ -22,6 +22,18 @@ export type Rotation =
   /** Spent before: its session has now been ended, for good. */
   | 'reused'
 
+/** Which audit entries to read: ids are `<ms>-<seq>`; times are ms, inclusive. */
+export interface AuditRange {
+  /** Only entries older than this id (a cursor: the last one seen). */
+  before?: string
+  /** Only entries newer than this id. */
+  after?: string
+  /** From this time on. */
+  from?: number
+  /** Up to this time. */
+  to?: number
+}
+
 export interface Store {
   readonly kind: 'redis' | 'memory'
   /** Resolves when the store answers and takes a write; rejects with StoreUnavailable otherwise. */
@@ -95,6 +107,16 @@ export interface Store {
   /** Notes kept beside records and never announced (when a key was last used): written behind, in batches. */
   setNotes (catalog: CatalogName, notes: ReadonlyArray<readonly [string, string]>): Promise<void>
   notes (catalog: CatalogName, ids: readonly string[]): Promise<Array<string | null>>
+
+  /* The audit stream: decisions and actions, newest last, bounded in length and age. */
+  /**
+   * Appends entries, each stamped with an id `<ms>-<seq>` of the store's
+   * clock, and trims the stream to about `maxEntries` and to ids no older
+   * than `minTime` (ms): approximately, as Redis's `MAXLEN ~` does.
+   */
+  appendAudit (entries: readonly string[], maxEntries: number, minTime: number): Promise<void>
+  /** Up to `count` entries, newest first, within the bounds (see AuditRange). */
+  readAudit (range: AuditRange, count: number): Promise<Array<[id: string, entry: string]>>
 
   /** Called whenever the store's main connection is back after a loss (a restart, a failover). */
   onReconnect (listener: () => void): void

@@ -204,11 +204,36 @@ t.test('failures are one line and a non-zero exit code', async (t) => {
   }
 })
 
-t.test('audit tail says the audit stream does not exist yet', async (t) => {
-  const r = await cli(['audit', 'tail'], { WPAG_ADMIN_TOKEN: 'x' })
-  t.equal(r.code, 1)
-  t.match(lines(r.stderr), [/^wp-auth-gateway: audit tail is not available: this gateway has no audit stream yet/])
-  t.equal(r.stdout, '')
+t.test('audit tail prints the newest entries, filtered, and follows new ones', async (t) => {
+  const made = await cli(['admin-token'])
+  const token = /^ {2}(wpag_admin_\S+)$/m.exec(made.stdout)![1]!
+  const hash = /apiTokenHash: "(\$argon2id\$[^"]+)"/.exec(made.stdout)![1]!
+  const { app, url } = await listening(t, { admin: { apiTokenHash: hash }, audit: { stream: { flushMs: 100 } } })
+  const env = { WPAG_URL: url, WPAG_ADMIN_TOKEN: token }
+  const started = Date.now()
+  const editor = await login(app, 'editor')
+  await app.inject({ method: 'GET', url: '/wp-json/wp/v2/users/me', headers: { authorization: `Bearer ${editor}` } })
+  await app.inject({ method: 'GET', url: '/wp-json/wp/v2/users' })
+  await app.audit.flush()
+
+  const tail = await cli(['audit', 'tail', '--lines', '2', '--since', String(started)], env)
+  t.equal(tail.code, 0, tail.stderr)
+  const entries = lines(tail.stdout).map((l) => JSON.parse(l))
+  t.match(entries, [{ route: '/wp/v2/users/me', result: 'allowed', via: 'jwt', user: USERS.editor.id }, { route: '/wp/v2/users', result: 'refused', code: 'GW_ERR_TOKEN_MISSING' }], 'the newest two, oldest first, one JSON object a line')
+  const refused = await cli(['audit', 'tail', '--result', 'refused', '--since', '5m', '--table'], env)
+  t.equal(refused.code, 0, refused.stderr)
+  t.match(lines(refused.stdout).pop(), /^\d{4}-\d\d-\d\dT\S+ {2}request {2}GET \/wp\/v2\/users {2}via anonymous {2}- {2}refused 401 GW_ERR_TOKEN_MISSING$/, '--table: a line each; filters')
+  t.notOk(refused.stdout.includes('/wp/v2/users/me'), 'the filter holds')
+  t.equal((await cli(['audit', 'tail', '--since', 'yesterday'], env)).code, 2, 'a --since it cannot read is a usage error')
+
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'audit', 'tail', '--follow', '--lines', '0', '--interval', '1', '--route', '/wp/v2/posts'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(() => { child.kill() })
+  let out = ''
+  child.stdout.on('data', (c) => { out += c })
+  await new Promise((resolve) => setTimeout(resolve, 2500)) // tsx starts, and the first page is read
+  for (let i = 0; i < 3; i++) await app.inject({ method: 'GET', url: `/wp-json/wp/v2/posts/${900000 + i}`, headers: { authorization: `Bearer ${editor}` } })
+  for (let i = 0; i < 100 && lines(out).length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+  t.same(lines(out).map((l) => JSON.parse(l).route), ['/wp/v2/posts/900000', '/wp/v2/posts/900001', '/wp/v2/posts/900002'], '--follow prints what comes, in order, once each')
 })
 
 t.test('config check: a good file passes, a bad one gets every problem, one a line', async (t) => {

@@ -168,4 +168,31 @@ export function storeContract (t: Test, make: () => Promise<Store>): void {
     await unsubscribe()
     await unsubscribeRevocations()
   })
+
+  t.test('the audit stream: appended in order, read newest first within bounds, trimmed by length and age', async (t) => {
+    const before = Date.now()
+    await store.appendAudit(['a', 'b', 'c'], 1000, 0)
+    const all = await store.readAudit({}, 10)
+    t.same(all.map(([, e]) => e), ['c', 'b', 'a'], 'newest first')
+    const [c, b, a] = all.map(([id]) => id) as [string, string, string]
+    t.match(a, /^\d+-\d+$/, 'ids are <ms>-<seq>')
+    t.ok(Number(a.split('-')[0]) >= before - 1000 && Number(a.split('-')[0]) <= Date.now() + 1000, 'stamped with the time')
+    t.same((await store.readAudit({ before: c }, 10)).map(([id]) => id), [b, a], 'before is exclusive: a cursor')
+    t.same((await store.readAudit({ after: a }, 10)).map(([, e]) => e), ['c', 'b'], 'after is exclusive')
+    t.same((await store.readAudit({ before: c, after: a }, 10)).map(([, e]) => e), ['b'])
+    t.same((await store.readAudit({}, 1)).map(([, e]) => e), ['c'], 'count caps the page')
+    const time = (id: string) => Number(id.split('-')[0])
+    t.same((await store.readAudit({ from: time(a), to: time(c) }, 10)).length, 3, 'times are inclusive')
+    t.same(await store.readAudit({ from: time(c) + 60_000 }, 10), [], 'nothing after the newest')
+    t.same(await store.readAudit({ to: time(a) - 1 }, 10), [], 'nothing before the oldest')
+    t.same((await store.readAudit({ before: c, to: time(c) + 60_000 }, 10)).map(([, e]) => e), ['b', 'a'], 'the tighter of cursor and time wins')
+
+    await store.appendAudit(Array.from({ length: 300 }, (_, i) => `n${i}`), 10, 0)
+    const trimmed = await store.readAudit({}, 1000)
+    t.equal(trimmed[0]![1], 'n299', 'the newest entry is kept')
+    t.ok(trimmed.length >= 10 && trimmed.length < 303, `trimmed to about 10 entries (Redis trims whole nodes): ${trimmed.length}`)
+
+    await store.appendAudit(['late'], 1000, Date.now() + 60_000)
+    t.same(await store.readAudit({}, 10), [], 'entries older than the age bound go, the new one too when it is older')
+  })
 }

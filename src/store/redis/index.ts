@@ -2,7 +2,8 @@ import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis'
 import calculateSlot from 'cluster-key-slot'
 import { StoreUnavailable } from '../../errors.js'
 import { SPENT, keys } from '../keys.js'
-import type { CatalogName, Channel, Rotation, Store, Unsubscribe } from '../store.js'
+import type { AuditRange, CatalogName, Channel, Rotation, Store, Unsubscribe } from '../store.js'
+import { streamBounds } from '../audit-ids.js'
 import { scripts } from './scripts.js'
 import { Subscriber } from './subscriber.js'
 import { observeCommands, type StoreObserver } from './observe.js'
@@ -229,6 +230,24 @@ export class RedisStore implements Store {
   async notes (catalog: CatalogName, ids: readonly string[]): Promise<Array<string | null>> {
     if (ids.length === 0) return []
     return await this.#guard(() => this.#client.hmget(keys.notes(catalog), ...ids))
+  }
+
+  async appendAudit (entries: readonly string[], maxEntries: number, minTime: number): Promise<void> {
+    if (entries.length === 0) return
+    // One round trip. Every XADD trims the length approximately (whole macro
+    // nodes, cheap); the age bound is exact, and once per batch it costs only what it removes.
+    const pipeline = this.#client.pipeline()
+    for (const entry of entries) pipeline.xadd(keys.audit, 'MAXLEN', '~', String(maxEntries), '*', 'e', entry)
+    pipeline.xtrim(keys.audit, 'MINID', String(minTime))
+    await this.#guard(async () => {
+      for (const [err] of await pipeline.exec() ?? []) if (err !== null) throw err
+    })
+  }
+
+  async readAudit (range: AuditRange, count: number): Promise<Array<[string, string]>> {
+    const { end, start } = streamBounds(range)
+    const rows = await this.#guard(() => this.#client.xrevrange(keys.audit, end, start, 'COUNT', count))
+    return rows.map(([id, fields]) => [id, fields[1] ?? ''])
   }
 
   async subscribe (onMessage: (message: string) => void, onState?: (up: boolean) => void, channel: Channel = 'revocations'): Promise<Unsubscribe> {
