@@ -48,8 +48,8 @@ export async function dashboardSession (app: FastifyInstance, request: FastifyRe
   const id = app.dashboardSessions === null ? null : readSessionCookie(request)
   if (id === null) throw new TokenMissing()
   const unsafe = !SAFE.has(request.method)
-  // Before the store is asked: a cross-origin change learns nothing, not even whether the session lives.
-  if (unsafe) assertSameOrigin(request)
+  // Before the store is asked: a cross-origin request learns nothing, not even whether the session lives.
+  assertSameOrigin(request, unsafe)
   const session = await app.dashboardSessions!.get(id)
   if (session === null) throw new DashboardSessionEnded()
   if (unsafe && !csrfMatches(session, request.headers['x-csrf-token'])) throw new CsrfTokenInvalid()

@@ -47,17 +47,23 @@ export function clearSessionCookie (request: FastifyRequest, reply: FastifyReply
  * A request made with the dashboard cookie (or logging in to get it) must
  * come from the dashboard's own origin. SameSite=Strict already keeps the
  * cookie off cross-site requests; this also refuses same-site ones from a
- * sibling origin (another port or subdomain), which SameSite lets through.
- * Browsers send `Origin` on every POST, PUT, PATCH and DELETE, and
- * `Sec-Fetch-Site` on every request (Fetch Metadata): a request with neither
- * is no browser's, and is refused too.
+ * sibling origin (another port or subdomain), which SameSite lets through,
+ * and which `cors.origins` with `credentials` could otherwise let read the
+ * admin API with the cookie.
+ *
+ * A change (`change`: any method but GET and HEAD) must show where it comes
+ * from: browsers send `Origin` on every POST, PUT, PATCH and DELETE and
+ * `Sec-Fetch-Site` on every request (Fetch Metadata), so one with neither is
+ * no browser's, and is refused. A read may come without either (an older
+ * browser, a top-level visit: `Sec-Fetch-Site: none`), but never from
+ * another origin.
  */
-export function assertSameOrigin (request: FastifyRequest): void {
+export function assertSameOrigin (request: FastifyRequest, change = true): void {
   const site = request.headers['sec-fetch-site']
-  if (site !== undefined && site !== 'same-origin') throw new OriginRefused()
+  if (site !== undefined && site !== 'same-origin' && (change || site !== 'none')) throw new OriginRefused()
   const origin = request.headers.origin
   if (origin === undefined) {
-    if (site === undefined) throw new OriginRefused()
+    if (change && site === undefined) throw new OriginRefused()
     return
   }
   if (origin !== `${request.protocol}://${request.host}`) throw new OriginRefused()

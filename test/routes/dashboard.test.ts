@@ -103,11 +103,19 @@ t.test('over TLS (through a trusted proxy) the cookie is __Secure- and Secure', 
 })
 
 t.test('changes with the cookie need the CSRF token and the same origin; bearer credentials need neither', async (t) => {
-  const app = await buildTestApp(t, { admin: { apiTokenHash: await hash(API_TOKEN) } })
+  // An origin CORS lets in with credentials must still not use the cookie.
+  const app = await buildTestApp(t, { admin: { apiTokenHash: await hash(API_TOKEN) }, cors: { origins: ['https://app.example'], credentials: true } })
   const { cookie, csrf } = await loggedIn(app)
   const revoke = (headers: Record<string, string>) => app.inject({ method: 'POST', url: `/_gateway/admin/users/${USERS.contributor.id}/revoke`, headers })
 
   t.equal((await app.inject({ method: 'GET', url: '/_gateway/admin/rules', headers: { cookie } })).statusCode, 200, 'reading needs the cookie only')
+  t.equal((await app.inject({ method: 'GET', url: '/_gateway/admin/rules', headers: { cookie, 'sec-fetch-site': 'same-origin' } })).statusCode, 200)
+  for (const headers of [{ origin: 'https://app.example', 'sec-fetch-site': 'same-site' }, { origin: 'https://app.example' }, { 'sec-fetch-site': 'cross-site' }]) {
+    const read = await app.inject({ method: 'GET', url: '/_gateway/admin/api-keys', headers: { cookie, ...headers } })
+    t.equal(read.json().code, 'GW_ERR_ORIGIN_REFUSED', `no reading from another origin either: ${JSON.stringify(headers)}`)
+  }
+  const session = await app.inject({ method: 'GET', url: '/_gateway/dashboard/session', headers: { cookie, origin: 'https://app.example', 'sec-fetch-site': 'same-site' } })
+  t.equal(session.json().code, 'GW_ERR_ORIGIN_REFUSED', 'nor the CSRF token')
   const noToken = await revoke({ cookie, ...sameOrigin })
   t.equal(noToken.statusCode, 403)
   t.equal(noToken.json().code, 'GW_ERR_CSRF_TOKEN_INVALID')
