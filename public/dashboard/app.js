@@ -303,7 +303,7 @@ async function loadClients () {
       [
         button('Rotate secret', () => guarded('clients-error', async () => {
           const rotated = await api('POST', `${ADMIN}/clients/${encodeURIComponent(c.client_id)}/secret`)
-          showSecret('client-secret', 'client-secret-value', rotated.client_secret)
+          showSecret('client-secret', 'client-secret-value', `${c.client_id}\n${rotated.client_secret}`)
         })),
         button('Delete', () => guarded('clients-error', async () => {
           if (!window.confirm(`Delete client ${c.name}? Every token it was issued stops working.`)) return

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { copyFileSync, mkdirSync } from 'node:fs'
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { chromium, type Page } from 'playwright-core'
 import type { FastifyInstance } from 'fastify'
@@ -14,6 +14,7 @@ import { buildTestApp, password, USERS } from '../helper.js'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const ARTEFACTS = 'test-artefacts/dashboard'
+rmSync(ARTEFACTS, { recursive: true, force: true })
 mkdirSync(ARTEFACTS, { recursive: true })
 
 async function shot (page: Page, name: string, fullPage = false): Promise<string> {
@@ -134,6 +135,17 @@ t.test('the dashboard in Chromium', async (t) => {
   t.equal(refused.status, 401)
   t.equal(refused.body.code, 'GW_ERR_TOKEN_REVOKED', 'the revoked session\'s token is refused by the gateway')
 
+  // Log the editor out everywhere: every session's token is refused.
+  const tokens: string[] = []
+  for (let i = 0; i < 2; i++) tokens.push((await call('/wp-json/api/v1/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'editor', password: password('editor') }) })).body.access_token as string)
+  await page.click('#sessions-form button[type=submit]')
+  await waitText(page, '#sessions-note', /^2 live sessions/)
+  await page.click('#logout-everywhere')
+  await waitText(page, '#sessions-note', /Logged out everywhere: 2 session/)
+  for (const token of tokens) t.equal((await call('/wp-json/wp/v2/users/me', { headers: { authorization: `Bearer ${token}` } })).body.code, 'GW_ERR_TOKEN_REVOKED', 'logged out everywhere')
+  // The cut-off counts in whole seconds (src/tokens/revocation.ts): the next login is in the next one.
+  await new Promise((resolve) => setTimeout(resolve, 1100))
+
   // An API key: made in the page, read once, used by a client.
   await page.fill('#apikey-form [name=user_id]', String(USERS.editor.id))
   await page.fill('#apikey-form [name=name]', 'made in the browser')
@@ -150,6 +162,35 @@ t.test('the dashboard in Chromium', async (t) => {
   await page.click('#apikey-dismiss')
   t.equal(await page.textContent('#apikey-value'), '', 'dismissed: the key is gone from the page')
   t.notMatch(await page.textContent('#apikeys-list'), new RegExp(key.split('_')[2]!), 'the listing never shows the secret')
+
+  // Rotate it: a new key, shown once; the old one stops working.
+  await page.locator('#apikeys-list tbody tr', { hasText: 'made in the browser' }).locator('button', { hasText: 'Rotate' }).click()
+  await waitText(page, '#apikey-value', /^wpgk_/)
+  const rotated = (await page.textContent('#apikey-value'))!
+  t.not(rotated, key)
+  t.equal((await call('/wp-json/wp/v2/users/me', { headers: { authorization: `Bearer ${rotated}` } })).status, 200, 'the rotated key works')
+  t.equal((await call('/wp-json/wp/v2/users/me', { headers: { authorization: `Bearer ${key}` } })).body.code, 'GW_ERR_API_KEY_INVALID', 'the old one does not')
+  await page.click('#apikey-dismiss')
+
+  // An OAuth client: made, its secret shown once and used, rotated, deleted.
+  await scrollTo(page, 'clients')
+  await page.fill('#client-form [name=name]', 'browser client')
+  await page.fill('#client-form [name=user_id]', String(USERS.editor.id))
+  await page.click('#client-form button[type=submit]')
+  await waitText(page, '#client-secret-value', /^wpgc_/)
+  const [clientId, secret] = (await page.textContent('#client-secret-value'))!.split('\n') as [string, string]
+  const grant = async (s: string) => await call('/wp-json/api/v1/oauth/token', { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(s)}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' })
+  t.equal((await grant(secret)).status, 200, 'the client gets a token with the secret shown')
+  const clientRow = page.locator('#clients-list tbody tr', { hasText: 'browser client' })
+  await clientRow.locator('button', { hasText: 'Rotate secret' }).click()
+  await waitText(page, '#client-secret-value', new RegExp(secret), true)
+  const newSecret = (await page.textContent('#client-secret-value'))!.split('\n')[1]!
+  t.equal((await grant(newSecret)).status, 200, 'and with the rotated one')
+  await shot(page, '05-clients')
+  await page.click('#client-dismiss')
+  await clientRow.locator('button', { hasText: 'Delete' }).click()
+  await clientRow.waitFor({ state: 'detached' })
+  t.equal((await grant(newSecret)).status, 401, 'deleted: refused')
 
   // The rules as the policy applies them.
   t.match(await page.textContent('#rules-list tbody'), /\/wp\/v2\/posts\*[\s\S]*public[\s\S]*\/wp\/v2\/settings\*[\s\S]*deny[\s\S]*everything else[\s\S]*authenticated/)
@@ -176,13 +217,13 @@ t.test('the dashboard in Chromium', async (t) => {
   t.match(await page.textContent('#test-decision'), /refused: GW_ERR_ROUTE_DISABLED \(403\)/)
   t.match(await page.textContent('#test-rule'), /#1 \/wp\/v2\/settings\* → deny \(policy\.rules\)/)
   await page.selectOption('#test-credentials [name=kind]', 'apikey')
-  await page.fill('#test-credentials [name=key]', key)
+  await page.fill('#test-credentials [name=key]', rotated)
   await page.click('#test-credentials button')
   await waitText(page, '#test-credential-result', /valid for editor/)
   await page.fill('#test-call [name=path]', '/wp-json/wp/v2/users/me')
   await page.click('#test-call button')
   await waitText(page, '#test-identity', /via apikey/)
-  await shot(page, '05-test-panel')
+  await shot(page, '06-test-panel')
 
   // Log out: the cookie opens nothing any more.
   const [session] = await context.cookies()
@@ -190,7 +231,7 @@ t.test('the dashboard in Chromium', async (t) => {
   await page.waitForSelector('#login:not([hidden])')
   const after = await call('/_gateway/admin/rules', { headers: { cookie: `${session!.name}=${session!.value}` } })
   t.equal(after.body.code, 'GW_ERR_DASHBOARD_SESSION_ENDED')
-  await shot(page, '06-full-page', true)
+  await shot(page, '07-full-page', true)
   t.same(problems.filter((p) => /Content Security Policy|Refused to/i.test(p)), [], 'no CSP violation')
   t.same(problems.filter((p) => !/status of 40[13]/.test(p)), [], 'no script error')
 })
