@@ -43,6 +43,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # The dashboard's static files (src/dashboard/assets.ts reads them at start-up).
 COPY public ./public
+# Data the code reads at run time (the list of very common passwords).
+COPY data ./data
 COPY package.json ./
 # gateway.example.yaml documents every key; a config/gateway.yaml, when present,
 # is what the server reads (docker-compose.yml mounts ./config over this).

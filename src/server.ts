@@ -1,3 +1,4 @@
+import cluster from 'node:cluster'
 import closeWithGrace from 'close-with-grace'
 import type { FastifyServerOptions } from 'fastify'
 import { buildApp } from './app.js'
@@ -6,6 +7,7 @@ import type { Config } from './config/schema.js'
 import { AssertionSigner } from './bridge/assertion.js'
 import { BridgeClient } from './bridge/client.js'
 import { describeTopology } from './store/redis/topology.js'
+import { runPrimary } from './primary.js'
 
 // Listens, and closes gracefully: on SIGTERM/SIGINT in-flight requests finish
 // (up to the grace delay) before the process exits.
@@ -23,6 +25,8 @@ documents every key) and by the environment:
   REDIS_URL              the shared store (absent: in-process, one instance only);
                          or REDIS_CLUSTER_NODES
   PORT, HOST             where to listen (default 8080, 0.0.0.0)
+  WORKERS                processes serving that port (default: the cores
+                         available with Redis, 1 without)
 
 SIGTERM or SIGINT stops it gracefully. The admin command line:
 npx wp-auth-gateway --help (config check validates a file without starting).
@@ -57,37 +61,47 @@ try {
   throw err
 }
 
-// WordPress may still be starting (docker compose): its state is reported,
-// and readiness stays 503 until it answers, but it does not stop the start.
-const wordpress = new BridgeClient(config.env.wordpressUrl, new AssertionSigner(config.env.bridgeSecret), 5000)
-const wordpressState = wordpress.ping().then(
-  (info) => info.require_assertion ? null : 'WordPress: the bridge lets REST requests without the gateway\'s assertion through; set WP_GATEWAY_REQUIRE_ASSERTION to true (or remove it) inside WordPress',
-  (err: Error) => `WordPress at ${config.env.wordpressUrl.origin} is not usable yet: ${(err as Error & { reason?: string }).reason ?? (err.cause as Error | undefined)?.message ?? err.message}`
-).finally(() => wordpress.close())
+// WORKERS > 1: this process only starts, watches and stops the workers, each
+// of which runs the rest of this file (src/primary.ts).
+if (config.env.workers > 1 && cluster.isPrimary) {
+  await runPrimary(config)
+} else {
+  await serve(config)
+}
 
-const app = await buildApp(config, { logger: logger(config) }).catch(async (err: Error & { code?: string }) => {
-  const wp = await wordpressState
-  const also = wp === null ? '' : `\nwp-auth-gateway: ${wp}`
-  if (err.code === 'GW_ERR_STORE_UNAVAILABLE') {
-    const cause = (err.cause as Error | undefined)?.message ?? 'no answer'
-    const topology = config.env.redis!
-    const setting = topology.mode === 'cluster' ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL'
-    fail(`cannot reach Redis at ${describeTopology(topology)} (${cause}); start Redis or fix ${setting}${also}`)
+async function serve (config: Config): Promise<void> {
+  // WordPress may still be starting (docker compose): its state is reported,
+  // and readiness stays 503 until it answers, but it does not stop the start.
+  const wordpress = new BridgeClient(config.env.wordpressUrl, new AssertionSigner(config.env.bridgeSecret), 5000)
+  const wordpressState = wordpress.ping().then(
+    (info) => info.require_assertion ? null : 'WordPress: the bridge lets REST requests without the gateway\'s assertion through; set WP_GATEWAY_REQUIRE_ASSERTION to true (or remove it) inside WordPress',
+    (err: Error) => `WordPress at ${config.env.wordpressUrl.origin} is not usable yet: ${(err as Error & { reason?: string }).reason ?? (err.cause as Error | undefined)?.message ?? err.message}`
+  ).finally(() => wordpress.close())
+
+  const app = await buildApp(config, { logger: logger(config) }).catch(async (err: Error & { code?: string }) => {
+    const wp = await wordpressState
+    const also = wp === null ? '' : `\nwp-auth-gateway: ${wp}`
+    if (err.code === 'GW_ERR_STORE_UNAVAILABLE') {
+      const cause = (err.cause as Error | undefined)?.message ?? 'no answer'
+      const topology = config.env.redis!
+      const setting = topology.mode === 'cluster' ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL'
+      fail(`cannot reach Redis at ${describeTopology(topology)} (${cause}); start Redis or fix ${setting}${also}`)
+    }
+    fail(`cannot start: ${err.message}${also}`)
+  })
+
+  const wpProblem = await wordpressState
+  if (wpProblem !== null) app.log.warn(wpProblem)
+
+  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
+    else app.log.info(`${signal} received, finishing in-flight requests`)
+    await app.close()
+  })
+
+  try {
+    await app.listen({ port: config.env.port, host: config.env.host })
+  } catch (err) {
+    fail(`cannot listen on ${config.env.host}:${config.env.port}: ${(err as Error).message}`)
   }
-  fail(`cannot start: ${err.message}${also}`)
-})
-
-const wpProblem = await wordpressState
-if (wpProblem !== null) app.log.warn(wpProblem)
-
-closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
-  if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
-  else app.log.info(`${signal} received, finishing in-flight requests`)
-  await app.close()
-})
-
-try {
-  await app.listen({ port: config.env.port, host: config.env.host })
-} catch (err) {
-  fail(`cannot listen on ${config.env.host}:${config.env.port}: ${(err as Error).message}`)
 }

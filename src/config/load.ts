@@ -1,4 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { createPrivateKey, createPublicKey, hkdfSync } from 'node:crypto'
 import { parse as parseYaml } from 'yaml'
 import { Value } from '@sinclair/typebox/value'
@@ -135,6 +136,8 @@ function readEnv (env: NodeJS.ProcessEnv, file: FileConfig | undefined, problems
     ca: env.REDIS_CA_FILE === undefined || env.REDIS_CA_FILE === '' ? undefined : readPem(env.REDIS_CA_FILE, 'REDIS_CA_FILE', problems)
   }, problems)
 
+  const workers = readWorkers(env, redis !== undefined, problems)
+
   const bridgeSecret = secret(env, 'BRIDGE_SECRET', 'the secret shared with the WordPress bridge plugin', problems)
   const ownHashSecret = env.HASH_SECRET !== undefined || env.HASH_SECRET_FILE !== undefined
     ? secret(env, 'HASH_SECRET', 'the key of the hashes under which API keys and client secrets are stored', problems)
@@ -149,7 +152,24 @@ function readEnv (env: NodeJS.ProcessEnv, file: FileConfig | undefined, problems
   if (problems.length > 0 || wordpressUrl === undefined || bridgeSecret === undefined) return undefined
   // Derived, when not set: rotating BRIDGE_SECRET then invalidates stored API keys and client secrets (README, "Configuration").
   const hashSecret = ownHashSecret ?? Buffer.from(hkdfSync('sha256', bridgeSecret, Buffer.alloc(0), 'wp-auth-gateway hash secret', 32))
-  return { port, host: env.HOST ?? '0.0.0.0', wordpressUrl, redis, bridgeSecret, hashSecret, ...jwt, ...previous, providerSecrets: {} }
+  return { port, host: env.HOST ?? '0.0.0.0', workers, wordpressUrl, redis, bridgeSecret, hashSecret, ...jwt, ...previous, providerSecrets: {} }
+}
+
+/**
+ * WORKERS: processes on one port (README, "Every core"). Default: the cores
+ * this process may use, with Redis; one without, because the in-process store
+ * is each process's own (sessions made by one worker unknown to the next).
+ */
+function readWorkers (env: NodeJS.ProcessEnv, shared: boolean, problems: string[]): number {
+  const given = env.WORKERS === undefined || env.WORKERS === '' ? undefined : env.WORKERS
+  if (given === undefined) return shared ? availableParallelism() : 1
+  const n = /^[1-9][0-9]{0,2}$/.test(given) ? Number(given) : NaN
+  if (!(n <= 256)) {
+    problems.push(`WORKERS: "${given}" is not a number of processes (1-256)`)
+    return 1
+  }
+  if (n > 1 && !shared) problems.push(`WORKERS: ${n} processes need a shared store; set REDIS_URL (or REDIS_CLUSTER_NODES), or WORKERS=1`)
+  return n
 }
 
 /** Retired keys (comma-separated) that still verify tokens signed before a rotation. */

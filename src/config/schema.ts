@@ -204,6 +204,8 @@ export type FileConfig = Static<typeof FileConfig>
 export interface EnvConfig {
   port: number
   host: string
+  /** Processes serving the port (WORKERS): 1 runs no cluster at all. */
+  workers: number
   wordpressUrl: URL
   /** Where Redis is (REDIS_URL or REDIS_CLUSTER_NODES); absent: the in-process store. */
   redis: Topology | undefined

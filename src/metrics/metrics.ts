@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { StoreObserver } from '../store/redis/observe.js'
+import { clusterScrape } from './cluster.js'
 import type { Revocations } from '../tokens/revocation.js'
 import type { ThrottleScope } from '../throttle/index.js'
 
@@ -111,6 +112,9 @@ export class GatewayMetrics {
     connectionError: () => { this.storeConnectionErrors.inc() }
   }
 
+  /** The exposition text: this process's registry, or with WORKERS > 1 every worker's, gathered by the primary. */
+  readonly scrape: () => Promise<string> = clusterScrape(this.registry) ?? (() => this.registry.metrics())
+
   readonly revocationEntries: Gauge
   readonly revocationSynced: Gauge
   readonly revocationLoaded: Gauge
@@ -120,9 +124,10 @@ export class GatewayMetrics {
     collectDefaultMetrics({ register: this.registry })
     const registers = [this.registry]
     // Read when scraped, from the revocation view's own counts.
-    this.revocationEntries = new Gauge({ name: 'wpag_revocation_view_entries', help: 'Entries in this replica\'s local revocation view.', registers, collect () { this.set(revocations.stats.size) } })
-    this.revocationSynced = new Gauge({ name: 'wpag_revocation_view_synced', help: '1 while the local revocation view is complete (subscribed and loaded); 0 while tokens are checked against the store.', registers, collect () { this.set(revocations.stats.synced ? 1 : 0) } })
-    this.revocationLoaded = new Gauge({ name: 'wpag_revocation_view_last_load_timestamp_seconds', help: 'When the revocation view was last loaded whole from the store (Unix time; 0: never).', registers, collect () { this.set(revocations.stats.loadedAt / 1000) } })
+    // With several workers (WORKERS), the primary gathers each one's view: the largest, the least synced, the oldest load.
+    this.revocationEntries = new Gauge({ name: 'wpag_revocation_view_entries', help: 'Entries in this replica\'s local revocation view.', registers, aggregator: 'max', collect () { this.set(revocations.stats.size) } })
+    this.revocationSynced = new Gauge({ name: 'wpag_revocation_view_synced', help: '1 while the local revocation view is complete (subscribed and loaded); 0 while tokens are checked against the store.', registers, aggregator: 'min', collect () { this.set(revocations.stats.synced ? 1 : 0) } })
+    this.revocationLoaded = new Gauge({ name: 'wpag_revocation_view_last_load_timestamp_seconds', help: 'When the revocation view was last loaded whole from the store (Unix time; 0: never).', registers, aggregator: 'min', collect () { this.set(revocations.stats.loadedAt / 1000) } })
     let losses = 0
     this.stateLosses = new Counter({
       name: 'wpag_state_losses_total',

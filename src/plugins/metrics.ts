@@ -48,7 +48,7 @@ async function metricsPlugin (app: FastifyInstance): Promise<void> {
   if (port !== undefined) {
     // For a private network: no credential asked (README, "Metrics").
     const server = Fastify({ logger: false })
-    const scrape = async (_request: FastifyRequest, reply: FastifyReply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics())
+    const scrape = async (_request: FastifyRequest, reply: FastifyReply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.scrape())
     server.get('/metrics', scrape)
     server.get('/_gateway/metrics', scrape)
     metrics.server = server

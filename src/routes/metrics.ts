@@ -6,6 +6,6 @@ export default async function metricsRoutes (app: FastifyInstance): Promise<void
   const guard = metricsGuard(app)
   app.get('/_gateway/metrics', { preHandler: guard }, async (_request, reply) => {
     const { registry } = app.metrics
-    return reply.header('content-type', registry.contentType).header('cache-control', 'no-store').send(await registry.metrics())
+    return reply.header('content-type', registry.contentType).header('cache-control', 'no-store').send(await app.metrics.scrape())
   })
 }

@@ -87,7 +87,7 @@ t.test('an administrator makes a universal key for a service user; it acts as th
   t.equal(afterClose?.lastUse?.ip, '127.0.0.7', 'a replica writes its last uses when it closes, and the later use wins over this one\'s unwritten one')
 
   const decision = logs.map((l) => JSON.parse(l)).filter((l) => l.decision?.route === '/wp/v2/users/me').pop()?.decision
-  t.match(decision, { result: 'allowed', via: 'apikey', user: String(service.id), key: made.id }, 'the audit line names the key')
+  t.match(decision, { result: 'allowed', via: 'apikey', user: service.id, key: made.id }, 'the audit line names the key')
   const audit = logs.map((l) => JSON.parse(l)).filter((l) => l.audit?.action?.startsWith('apikey.')).map((l) => l.audit)
   t.match(audit, [
     { action: 'apikey.create', actor: `user:${USERS.admin.id}`, target: `user:${service.id}`, key: made.id },

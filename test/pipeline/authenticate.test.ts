@@ -50,8 +50,8 @@ t.test('one audit line per decision: who, how, what, the outcome', async (t) => 
   await app.inject({ method: 'GET', url: '/_gateway/healthz' })
   const decisions = logs.map((l) => JSON.parse(l)).filter((l) => l.decision !== undefined).map((l) => l.decision)
   t.match(decisions.slice(-3), [
-    { result: 'allowed', status: 200, route: '/wp/v2/posts', method: 'GET', via: 'jwt', user: '2', ms: Number, ip: '127.0.0.1' },
-    { result: 'refused', status: 403, code: 'GW_ERR_ROUTE_DISABLED', route: '/wp/v2/settings', method: 'POST' },
+    { result: 'allowed', status: 200, route: '/wp/v2/posts', http_method: 'GET', via: 'jwt', user: 2, ms: Number, ip: '127.0.0.1' },
+    { result: 'refused', status: 403, code: 'GW_ERR_ROUTE_DISABLED', route: '/wp/v2/settings', http_method: 'POST' },
     { result: 'refused', status: 401, code: 'GW_ERR_TOKEN_MISSING', route: '/wp/v2/users' }
   ])
   t.notOk(decisions.some((d) => d.action === '/_gateway/healthz'), 'health checks are not decisions')

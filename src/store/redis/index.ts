@@ -239,6 +239,9 @@ export class RedisStore implements Store {
     const pipeline = this.#client.pipeline()
     for (const entry of entries) pipeline.xadd(keys.audit, 'MAXLEN', '~', String(maxEntries), '*', 'e', entry)
     pipeline.xtrim(keys.audit, 'MINID', String(minTime))
+    // A trail that nothing is written to any more goes when its newest entry is too old.
+    const keepMs = Date.now() - minTime
+    if (keepMs > 0) pipeline.pexpire(keys.audit, keepMs)
     await this.#guard(async () => {
       for (const [err] of await pipeline.exec() ?? []) if (err !== null) throw err
     })
