@@ -50,6 +50,7 @@ export class DashboardSessions {
   }
 
   get idleSeconds (): number { return this.#settings.idleSeconds }
+  get maxSeconds (): number { return this.#settings.maxSeconds }
 
   /** A new session; the id is returned once, for the cookie. */
   async create (principal: DashboardPrincipal): Promise<{ id: string, session: DashboardSession }> {

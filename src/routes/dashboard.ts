@@ -77,7 +77,8 @@ export default async function dashboardRoutes (app: FastifyInstance): Promise<vo
     const old = readSessionCookie(request)
     if (old !== null) await sessions.end(old)
     const { id, session } = await sessions.create(principal)
-    setSessionCookie(request, reply, id, sessions.idleSeconds)
+    // The cookie may live as long as the session could; the store ends it sooner when it is idle.
+    setSessionCookie(request, reply, id, sessions.maxSeconds)
     log(request, 'dashboard.login', principal.kind === 'user' ? `dashboard:user:${principal.userId}` : 'dashboard:admin-api-token')
     return view(app, session)
   })

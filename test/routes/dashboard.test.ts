@@ -80,7 +80,7 @@ t.test('login: administrators only, throttled like every password, same origin o
   const ok = await dashLogin(app, { username: 'admin', password: password('admin') })
   t.equal(ok.statusCode, 200)
   t.match(ok.json(), { actor: `user:${USERS.admin.id}`, user: { id: USERS.admin.id, login: 'admin' }, csrf_token: /^[A-Za-z0-9_-]{43}$/, idle_seconds: 900 })
-  t.match(String(ok.headers['set-cookie']), /^wpag_dash=[A-Za-z0-9_-]{43}; Max-Age=900; Path=\/_gateway\/; HttpOnly; SameSite=Strict$/, 'plain HTTP: HttpOnly, SameSite=Strict, the gateway\'s paths only, not Secure')
+  t.match(String(ok.headers['set-cookie']), /^wpag_dash=[A-Za-z0-9_-]{43}; Max-Age=28800; Path=\/_gateway\/; HttpOnly; SameSite=Strict$/, 'plain HTTP: HttpOnly, SameSite=Strict, the gateway\'s paths only, not Secure')
 
   const token = await dashLogin(app, { admin_token: API_TOKEN })
   t.equal(token.statusCode, 200, 'the admin API token is exchanged for a session')
@@ -94,7 +94,7 @@ t.test('over TLS (through a trusted proxy) the cookie is __Secure- and Secure', 
   const app = await buildTestApp(t, { server: { trustProxy: true } })
   const res = await dashLogin(app, { username: 'admin', password: password('admin') }, { origin: 'https://localhost:80', 'x-forwarded-proto': 'https' })
   t.equal(res.statusCode, 200, res.body)
-  t.match(String(res.headers['set-cookie']), /^__Secure-wpag_dash=[A-Za-z0-9_-]{43}; Max-Age=900; Path=\/_gateway\/; HttpOnly; Secure; SameSite=Strict$/)
+  t.match(String(res.headers['set-cookie']), /^__Secure-wpag_dash=[A-Za-z0-9_-]{43}; Max-Age=28800; Path=\/_gateway\/; HttpOnly; Secure; SameSite=Strict$/)
   const cookie = String(res.headers['set-cookie']).split(';')[0]!
   const https = await app.inject({ method: 'GET', url: '/_gateway/admin/rules', headers: { cookie, 'x-forwarded-proto': 'https' } })
   t.equal(https.statusCode, 200)
@@ -145,7 +145,7 @@ t.test('changes with the cookie need the CSRF token and the same origin; bearer 
   t.equal((await app.inject({ method: 'GET', url: '/_gateway/admin/rules', headers: { cookie } })).json().code, 'GW_ERR_DASHBOARD_SESSION_ENDED', 'logged out')
 })
 
-t.test('a dashboard session ends when its user is logged out everywhere or is no administrator any more', async (t) => {
+t.test('a dashboard session ends when its user is logged out everywhere, is no administrator any more, or at its maximum age', async (t) => {
   const app = await buildTestApp(t)
   const user = await throwawayUser(t, app, 'administrator')
   const { cookie } = await loggedIn(app, { username: user.login, password: user.password })
@@ -166,6 +166,14 @@ t.test('a dashboard session ends when its user is logged out everywhere or is no
   const record = JSON.parse((await app.store.get(key))!)
   await app.store.set(key, JSON.stringify({ ...record, verifiedAt: record.verifiedAt - 120_000 }), 60_000)
   t.equal((await app.inject({ method: 'GET', url: '/_gateway/admin/rules', headers: { cookie: again.cookie } })).json().code, 'GW_ERR_DASHBOARD_SESSION_ENDED', 'an editor now')
+
+  // Past dashboard.maxSeconds (8 hours), however busy.
+  const admin8h = await loggedIn(app)
+  const key8h = `dash:${createHash('sha256').update(admin8h.cookie.split('=')[1]!).digest('base64url')}`
+  const old = JSON.parse((await app.store.get(key8h))!)
+  await app.store.set(key8h, JSON.stringify({ ...old, createdAt: old.createdAt - 28_800_000 }), 60_000)
+  t.equal((await app.inject({ method: 'GET', url: '/_gateway/admin/rules', headers: { cookie: admin8h.cookie } })).json().code, 'GW_ERR_DASHBOARD_SESSION_ENDED', 'past its maximum age')
+  t.equal(await app.store.get(key8h), null, 'and gone from the store')
 })
 
 t.test('GET /_gateway/admin/rules: the rules in the order the policy tries them, and the default', async (t) => {
