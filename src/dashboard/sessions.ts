@@ -9,7 +9,7 @@ import type { Revocations } from '../tokens/revocation.js'
 // holds the id's SHA-256, so a copy of the store opens no session.
 
 /** Who a dashboard session belongs to: a WordPress administrator, or whoever holds the admin API token. */
-export type DashboardPrincipal = { kind: 'user', userId: number, login: string } | { kind: 'admintoken' }
+export type DashboardPrincipal = { kind: 'user', userId: number, login: string } | { kind: 'admintoken', tokenHash: string }
 
 export interface DashboardSession {
   principal: DashboardPrincipal
@@ -25,6 +25,8 @@ export interface DashboardSession {
 export interface DashboardSettings {
   idleSeconds: number
   maxSeconds: number
+  /** admin.apiTokenHash: a session the admin API token opened ends when the token is replaced. */
+  adminTokenHash: string | undefined
 }
 
 const ID = /^[A-Za-z0-9_-]{43}$/
@@ -74,6 +76,7 @@ export class DashboardSessions {
     const session = JSON.parse(raw) as DashboardSession
     const now = Date.now()
     let alive = now - session.createdAt < this.#settings.maxSeconds * 1000
+    if (alive && session.principal.kind === 'admintoken') alive = session.principal.tokenHash === tokenTag(this.#settings.adminTokenHash)
     if (alive && session.principal.kind === 'user') {
       const uid = session.principal.userId
       alive = !await this.#revocations.isUserCutOff(String(uid), session.createdAt)
@@ -99,6 +102,11 @@ export class DashboardSessions {
   async end (id: string): Promise<void> {
     if (ID.test(id)) await this.#store.del(key(id))
   }
+}
+
+/** What a session opened with the admin API token remembers of it: a digest of the configured hash, never the token. */
+export function tokenTag (hash: string | undefined): string {
+  return hash === undefined ? '' : createHash('sha256').update(hash).digest('base64url')
 }
 
 /** Whether `given` is the session's CSRF token, compared in constant time (over digests: equal lengths). */

@@ -13,7 +13,7 @@ declare module 'fastify' {
 async function dashboardPlugin (app: FastifyInstance): Promise<void> {
   app.decorateRequest('dashboardSession', null)
   const { enabled, idleSeconds, maxSeconds } = app.config.dashboard
-  app.decorate('dashboardSessions', enabled ? new DashboardSessions(app.store, app.revocations, app.bridge, { idleSeconds, maxSeconds }) : null)
+  app.decorate('dashboardSessions', enabled ? new DashboardSessions(app.store, app.revocations, app.bridge, { idleSeconds, maxSeconds, adminTokenHash: app.config.admin.apiTokenHash }) : null)
 }
 
 export default fp(dashboardPlugin, { name: 'dashboard', dependencies: ['store', 'bridge', 'tokens'] })

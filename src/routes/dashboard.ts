@@ -6,7 +6,7 @@ import { AdminTokenAuthenticator } from '../admin/admin-token.js'
 import { dashboardSession } from '../admin/guard.js'
 import { assertSameOrigin, clearSessionCookie, readSessionCookie, setSessionCookie } from '../dashboard/cookie.js'
 import { dashboardAssets } from '../dashboard/assets.js'
-import type { DashboardPrincipal, DashboardSession } from '../dashboard/sessions.js'
+import { tokenTag, type DashboardPrincipal, type DashboardSession } from '../dashboard/sessions.js'
 import { BadRequest, Forbidden, RouteNotFound } from '../errors.js'
 import { checkPassword } from '../throttle/password.js'
 import { ErrorResponse } from '../dashboard/schemas.js'
@@ -90,7 +90,7 @@ export default async function dashboardRoutes (app: FastifyInstance): Promise<vo
       // The admin token's own check: argon2id against admin.apiTokenHash, failures throttled per IP.
       const identity = await adminToken.authenticate(request, { header: { scheme: 'bearer', value: token } })
       if (identity === null) throw new Forbidden()
-      return { kind: 'admintoken' }
+      return { kind: 'admintoken', tokenHash: tokenTag(app.config.admin.apiTokenHash) }
     }
     if (username === undefined || password === undefined) throw new BadRequest('Send a username and password, or an admin_token.')
     // The one throttled password check, as the token endpoint's.

@@ -85,6 +85,12 @@ t.test('login: administrators only, throttled like every password, same origin o
   const token = await dashLogin(app, { admin_token: API_TOKEN })
   t.equal(token.statusCode, 200, 'the admin API token is exchanged for a session')
   t.match(token.json(), { actor: 'admin-api-token', user: null })
+  // A new admin API token (a new hash in the config, a restart): the old token's sessions end.
+  const replaced = await buildTestApp(t, { admin: { apiTokenHash: await hash('wpag_admin_' + 'e'.repeat(43)) } }, { store: app.store })
+  const tokenCookie = String(token.headers['set-cookie']).split(';')[0]!
+  t.equal((await app.inject({ method: 'GET', url: '/_gateway/admin/rules', headers: { cookie: tokenCookie } })).statusCode, 200)
+  t.equal((await replaced.inject({ method: 'GET', url: '/_gateway/admin/rules', headers: { cookie: tokenCookie } })).json().code, 'GW_ERR_DASHBOARD_SESSION_ENDED', 'the replaced token\'s session is over')
+
   const badToken = await dashLogin(app, { admin_token: 'wpag_admin_' + 'x'.repeat(43) })
   t.equal(badToken.statusCode, 403)
   t.equal(badToken.json().code, 'GW_ERR_FORBIDDEN')
