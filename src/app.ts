@@ -21,6 +21,7 @@ import dashboardPlugin from './plugins/dashboard.js'
 import errorHandler from './error-handler.js'
 import audit from './pipeline/audit.js'
 import metricsPlugin from './plugins/metrics.js'
+import openapiPlugin from './plugins/openapi.js'
 import healthRoutes from './routes/health.js'
 import metricsRoutes from './routes/metrics.js'
 import wellKnownRoutes from './routes/well-known.js'
@@ -31,16 +32,20 @@ import adminRoutes from './routes/admin.js'
 import apiKeyRoutes from './routes/api-keys.js'
 import oauthRoutes from './routes/oauth.js'
 import dashboardRoutes from './routes/dashboard.js'
+import openapiRoutes from './routes/openapi.js'
 import forward from './pipeline/forward.js'
 import { createGate, type Gate } from './pipeline/gate.js'
 import { RateLimits } from './throttle/rate-limits.js'
 import cors from './cors.js'
 import { clientErrorHandler } from './client-errors.js'
 import { restErrorBody } from './errors.js'
+import type { Tracing } from './tracing/index.js'
 
 export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
   store?: Store
+  /** The process's tracing (src/tracing), when it is on: a span per request, the WordPress hop under it. */
+  tracing?: Tracing
 }
 
 /**
@@ -71,6 +76,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   })
   app.decorateRequest('gateway', null)
   app.decorate('config', config)
+  // First, so that its onRoute hook sees every route. Off: nothing registered, no hook on any request.
+  if (opts.tracing !== undefined) await app.register(opts.tracing.plugin)
 
   // The long-lived parts, each a plugin that names what it needs.
   await app.register(storePlugin, { store: opts.store })
@@ -90,6 +97,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(metricsPlugin)
   // Before any route: preflights are answered here, without credentials.
   await app.register(cors, config.cors)
+  // Before any route: it describes each route as it is added.
+  await app.register(openapiPlugin)
 
   app.decorate('gate', createGate({
     policy: app.policy,
@@ -110,11 +119,13 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(apiKeyRoutes)
   await app.register(oauthRoutes)
   await app.register(dashboardRoutes)
+  await app.register(openapiRoutes)
 
   await app.register(forward, {
     upstream: config.env.wordpressUrl,
     signer: app.assertions,
     guardedHeaders: app.authentication.guardedHeaders,
+    propagatedHeaders: opts.tracing?.propagatedHeaders,
     timeoutMs: config.upstream.timeoutMs,
     connections: config.upstream.connections,
     bodyLimit: config.server.bodyLimit,

@@ -1,4 +1,5 @@
 import createError from '@fastify/error'
+import { Type, type Static } from '@sinclair/typebox'
 
 // Client errors skip the stack trace: they are answers, not faults, and a
 // flood of bad tokens should cost as little as possible to turn away.
@@ -92,11 +93,16 @@ export const BridgeUnavailable = createError('GW_ERR_BRIDGE_UNAVAILABLE', 'WordP
 export const StoreUnavailable = createError('GW_ERR_STORE_UNAVAILABLE', 'The gateway cannot verify requests right now.', 503)
 export const Internal = createError('GW_ERR_INTERNAL', 'Internal server error.', 500)
 
-export interface RestErrorBody {
-  code: string
-  message: string
-  data: { status: number }
-}
+/**
+ * The one error body (DESIGN §7), as a shared schema: every gateway route's
+ * error responses refer to it by `$id`, and the OpenAPI document shows it once.
+ */
+export const RestError = Type.Object({
+  code: Type.String({ description: 'Stable error code (README, "Errors"); clients switch on it.', examples: ['GW_ERR_TOKEN_EXPIRED'] }),
+  message: Type.String({ description: 'For people; may change.' }),
+  data: Type.Object({ status: Type.Integer({ description: 'The HTTP status, repeated.' }) }, { additionalProperties: false })
+}, { $id: 'RestError', title: 'RestError', description: 'A gateway error, in WordPress\'s REST error shape.', additionalProperties: false })
+export type RestErrorBody = Static<typeof RestError>
 
 export function restErrorBody (code: string, message: string, status: number): RestErrorBody {
   return { code, message, data: { status } }

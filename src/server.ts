@@ -8,6 +8,7 @@ import { AssertionSigner } from './bridge/assertion.js'
 import { BridgeClient } from './bridge/client.js'
 import { describeTopology } from './store/redis/topology.js'
 import { runPrimary } from './primary.js'
+import { startTracing } from './tracing/index.js'
 
 // Listens, and closes gracefully: on SIGTERM/SIGINT in-flight requests finish
 // (up to the grace delay) before the process exits.
@@ -27,6 +28,7 @@ documents every key) and by the environment:
   PORT, HOST             where to listen (default 8080, 0.0.0.0)
   WORKERS                processes serving that port (default: the cores
                          available with Redis, 1 without)
+  OTEL_EXPORTER_OTLP_ENDPOINT  an OpenTelemetry collector (OTLP/HTTP): traces on
 
 SIGTERM or SIGINT stops it gracefully. The admin command line:
 npx wp-auth-gateway --help (config check validates a file without starting).
@@ -78,7 +80,10 @@ async function serve (config: Config): Promise<void> {
     (err: Error) => `WordPress at ${config.env.wordpressUrl.origin} is not usable yet: ${(err as Error & { reason?: string }).reason ?? (err.cause as Error | undefined)?.message ?? err.message}`
   ).finally(() => wordpress.close())
 
-  const app = await buildApp(config, { logger: logger(config) }).catch(async (err: Error & { code?: string }) => {
+  // Before the app: its plugin and the undici instrumentation need the tracer provider.
+  const tracing = await startTracing(config.env.tracing)
+
+  const app = await buildApp(config, { logger: logger(config), tracing }).catch(async (err: Error & { code?: string }) => {
     const wp = await wordpressState
     const also = wp === null ? '' : `\nwp-auth-gateway: ${wp}`
     if (err.code === 'GW_ERR_STORE_UNAVAILABLE') {
@@ -92,11 +97,17 @@ async function serve (config: Config): Promise<void> {
 
   const wpProblem = await wordpressState
   if (wpProblem !== null) app.log.warn(wpProblem)
+  if (config.env.tracing !== undefined) {
+    const { origin, pathname } = new URL(config.env.tracing.url)
+    app.log.info(`traces go to ${origin}${pathname} as ${config.env.tracing.serviceName}`)
+  }
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
     else app.log.info(`${signal} received, finishing in-flight requests`)
     await app.close()
+    // The last spans go to the collector before the process ends.
+    await tracing?.shutdown()
   })
 
   try {

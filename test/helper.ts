@@ -12,6 +12,7 @@ import type { Config } from '../src/config/schema.js'
 import { RedisStore, type RedisStoreOptions } from '../src/store/redis/index.js'
 import { parseTopology } from '../src/store/redis/topology.js'
 import type { Store } from '../src/store/index.js'
+import type { Tracing } from '../src/tracing/index.js'
 
 // Tests talk to real things: a WordPress with the bridge and a Redis made for
 // this run alone (scripts/test.sh, which `npm test` runs), and real HTTP
@@ -77,12 +78,12 @@ export async function testRedisStore (): Promise<RedisStore> {
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
-export async function buildTestApp (t: Teardown, file: unknown = {}, opts: { env?: Record<string, string | undefined>, store?: Store, logs?: string[] } = {}): Promise<FastifyInstance> {
+export async function buildTestApp (t: Teardown, file: unknown = {}, opts: { env?: Record<string, string | undefined>, store?: Store, logs?: string[], tracing?: Tracing } = {}): Promise<FastifyInstance> {
   const store = opts.store ?? await testRedisStore()
   if (opts.store === undefined) t.teardown(async () => { await store.close() })
   const logs = opts.logs
   const logger = logs === undefined ? false : { level: 'info', stream: { write: (line: string) => { logs.push(line) } } }
-  const app = await buildApp(testConfig(file, opts.env), { logger, store })
+  const app = await buildApp(testConfig(file, opts.env), { logger, store, tracing: opts.tracing })
   t.teardown(async () => { await app.close() })
   return app
 }

@@ -7,6 +7,7 @@ import { DEFAULT_METHODS, FileConfig, Rule, type Config, type EnvConfig } from '
 import { parseTopology } from '../store/redis/topology.js'
 import { checkProviders, withProviderDefaults } from './providers.js'
 import { readProviderSecrets } from './providers-opaque.js'
+import { readTracing } from './tracing.js'
 
 export const DEFAULT_CONFIG_PATH = 'config/gateway.yaml'
 const MIN_SECRET_BYTES = 32
@@ -148,11 +149,12 @@ function readEnv (env: NodeJS.ProcessEnv, file: FileConfig | undefined, problems
   }
 
   const previous = readPreviousKeys(env, problems)
+  const tracing = readTracing(env, file?.tracing.endpoint, problems)
 
   if (problems.length > 0 || wordpressUrl === undefined || bridgeSecret === undefined) return undefined
   // Derived, when not set: rotating BRIDGE_SECRET then invalidates stored API keys and client secrets (README, "Configuration").
   const hashSecret = ownHashSecret ?? Buffer.from(hkdfSync('sha256', bridgeSecret, Buffer.alloc(0), 'wp-auth-gateway hash secret', 32))
-  return { port, host: env.HOST ?? '0.0.0.0', workers, wordpressUrl, redis, bridgeSecret, hashSecret, ...jwt, ...previous, providerSecrets: {} }
+  return { port, host: env.HOST ?? '0.0.0.0', workers, wordpressUrl, redis, bridgeSecret, hashSecret, ...jwt, ...previous, providerSecrets: {}, tracing }
 }
 
 /**

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { Topology } from '../store/redis/topology.js'
 import { AUTH_METHODS } from '../pipeline/authenticate/identity.js'
 import { Providers } from './providers.js'
+import type { TracingSettings } from './tracing.js'
 
 // The YAML file's shape. One source for validation and for the TypeScript
 // type; config/gateway.example.yaml documents each key.
@@ -177,6 +178,12 @@ export const FileConfig = Type.Object({
     // The address that port listens on (default: HOST).
     host: Type.Optional(Type.String({ minLength: 1 }))
   }, { additionalProperties: false, default: {} }),
+  tracing: Type.Object({
+    // An OpenTelemetry collector's OTLP/HTTP address (http://collector:4318; /v1/traces is
+    // appended), like OTEL_EXPORTER_OTLP_ENDPOINT: traces are on. The OTEL_* variables win
+    // over it (README, "Traces"). Unset, and no OTEL_* endpoint: no tracing is loaded at all.
+    endpoint: Type.Optional(Type.String({ pattern: '^https?://[^\\s?#]+$' }))
+  }, { additionalProperties: false, default: {} }),
   cors: Type.Object({
     // Exact origins (`https://app.example.com`) or ["*"]; empty: no cross-origin access.
     origins: Type.Array(Type.String({ pattern: '^(\\*|https?://[^/\\s]+)$' }), { default: [] }),
@@ -224,6 +231,8 @@ export interface EnvConfig {
   previousPublicKeyPems: string[]
   /** Introspection client secrets of providers with opaque tokens, by provider name (src/config/providers.ts). */
   providerSecrets: Record<string, string>
+  /** Where traces go, when they are on (src/config/tracing.ts); undefined: off. */
+  tracing: TracingSettings | undefined
 }
 
 export type Config = FileConfig & { env: EnvConfig }

@@ -3,6 +3,7 @@ import type { StoreObserver } from '../store/redis/observe.js'
 import { clusterScrape } from './cluster.js'
 import type { Revocations } from '../tokens/revocation.js'
 import type { ThrottleScope } from '../throttle/index.js'
+import type { KeyFetchObserver } from '../providers/verify.js'
 
 // The gateway's Prometheus metrics (README, "Metrics"), on a registry of the
 // app's own: several apps in one process (tests, replicas) never share one.
@@ -98,6 +99,21 @@ export class GatewayMetrics {
     registers: [this.registry]
   })
 
+  readonly jwksFetches = new Counter({
+    name: 'wpag_jwks_fetches_total',
+    help: 'Attempts at an identity provider\'s key set, by configured provider name and result (ok, error): fetches, and discoveries that failed.',
+    labelNames: ['provider', 'result'] as const,
+    registers: [this.registry]
+  })
+
+  readonly jwksFetchDuration = new Histogram({
+    name: 'wpag_jwks_fetch_duration_seconds',
+    help: 'Attempts at an identity provider\'s key set, until the last byte of the answer or the failure.',
+    labelNames: ['provider'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry]
+  })
+
   readonly requestDurationBy = byLabel(this.requestDuration)
   readonly gatewayDurationBy = byLabel(this.gatewayDuration)
   readonly upstreamDurationBy = byLabel(this.upstreamDuration)
@@ -139,6 +155,17 @@ export class GatewayMetrics {
         losses = now
       }
     })
+  }
+
+  /** For the identity providers (src/providers/keys.ts); `provider` is a configured name, so the series stay few. */
+  readonly keyFetchObserver: KeyFetchObserver = (provider, result, seconds) => {
+    this.jwksFetches.labels(provider, result).inc()
+    this.jwksFetchDuration.labels(provider).observe(seconds)
+  }
+
+  /** Both results of each provider that fetches keys, at 0 until one happens: an absent series reads as "no data", not "no errors". */
+  knownProviders (names: readonly string[]): void {
+    for (const name of names) for (const result of ['ok', 'error']) this.jwksFetches.labels(name, result).inc(0)
   }
 
   /** For the throttle (src/throttle). */

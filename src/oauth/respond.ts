@@ -1,7 +1,14 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from '@sinclair/typebox'
 
 // Every answer of the OAuth endpoints has RFC 6749's shape, errors included
 // (§5.2 `{error, error_description}`), and is never cached (§5.1).
+
+/** The OAuth endpoints' error body (RFC 6749 §5.2), a shared schema like RestError. */
+export const OAuthError = Type.Object({
+  error: Type.String({ description: 'RFC 6749 §5.2 code, or slow_down, temporarily_unavailable, server_error.', examples: ['invalid_client'] }),
+  error_description: Type.String()
+}, { $id: 'OAuthError', title: 'OAuthError', description: 'An OAuth endpoint\'s error (RFC 6749 §5.2).', additionalProperties: false })
 
 export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const
 

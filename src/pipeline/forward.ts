@@ -18,6 +18,13 @@ export interface ForwardOptions {
   signer: AssertionSigner
   /** The credential headers, lower-case: never forwarded. */
   guardedHeaders: ReadonlySet<string>
+  /**
+   * With tracing on, the trace headers its propagator writes on the upstream
+   * request (traceparent, …): the client's are not copied, or WordPress would
+   * get two. The client's trace is continued all the same: the request's span
+   * is its child. Tracing off: the client's pass through as they came.
+   */
+  propagatedHeaders?: ReadonlySet<string> | undefined
   timeoutMs: number
   connections: number
   bodyLimit: number
@@ -40,6 +47,7 @@ type IncomingMessageLike = import('node:http').IncomingMessage | Http2ServerRequ
  */
 export default async function forward (app: FastifyInstance, opts: ForwardOptions): Promise<void> {
   const { signer, guardedHeaders } = opts
+  const propagated = opts.propagatedHeaders ?? new Set<string>()
 
   // Stages 1-4 on the head, before the body is read.
   app.addHook('preParsing', async (request) => { await opts.gate.head(request) })
@@ -59,7 +67,9 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
   // Only names of letters, digits and `-` go on: their CGI variable is their
   // own (resolve/headers.ts). Credentials, identity and the facts only the
   // gateway states never do.
-  const strip = (name: string): boolean => !forwardable(name) || name.startsWith(IDENTITY_PREFIX) || guardedHeaders.has(name) || DROPPED.has(name)
+  const stripped = (name: string): boolean => !forwardable(name) || name.startsWith(IDENTITY_PREFIX) || guardedHeaders.has(name) || DROPPED.has(name)
+  // Tracing off: the very same test as without tracing, not one more look-up per header.
+  const strip = propagated.size === 0 ? stripped : (name: string): boolean => stripped(name) || propagated.has(name)
 
   function rewriteRequestHeaders (request: FastifyRequest<any, any, IncomingMessageLike>, headers: IncomingHttpHeaders | Http2Headers): IncomingHttpHeaders {
     const out: IncomingHttpHeaders = {}
@@ -82,6 +92,9 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
     out['x-forwarded-proto'] = request.protocol
     return out
   }
+
+  // WordPress's own REST API and site pass through here: not the gateway's endpoints, so not in its OpenAPI document.
+  app.addHook('onRoute', (route) => { route.schema = { ...route.schema, hide: true } })
 
   await app.register(proxy, {
     upstream: opts.upstream.origin,

@@ -32,6 +32,8 @@ async function metricsPlugin (app: FastifyInstance): Promise<void> {
     stream.onWritten = (count) => { metrics.auditWritten.inc(count) }
     stream.onDropped = (reason, count) => { metrics.auditDropped.labels(reason).inc(count) }
   }
+  app.providerTokens.verifier.onKeyFetch = metrics.keyFetchObserver
+  metrics.knownProviders(Object.entries(app.config.providers).filter(([, p]) => p.keys === undefined && (p.jwksUri !== undefined || p.discovery === true)).map(([name]) => name))
   if (app.store instanceof RedisStore) {
     // A store shared by several apps (tests) is observed by each until it closes.
     const stop = app.store.observe(metrics.storeObserver)
@@ -95,4 +97,4 @@ function routeLabel (policy: Policy, request: FastifyRequest): string {
   }
 }
 
-export default fp(metricsPlugin, { name: 'metrics', dependencies: ['store', 'tokens', 'authentication', 'audit'] })
+export default fp(metricsPlugin, { name: 'metrics', dependencies: ['store', 'tokens', 'providers', 'authentication', 'audit'] })

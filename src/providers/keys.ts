@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto'
-import { createLocalJWKSet, createRemoteJWKSet, type JWK, type JWTVerifyGetKey } from 'jose'
+import { performance } from 'node:perf_hooks'
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, type FetchImplementation, type JWK, type JWTVerifyGetKey } from 'jose'
 import { ProviderUnavailable } from '../errors.js'
 import type { Provider } from '../config/providers.js'
 
@@ -14,13 +15,17 @@ import type { Provider } from '../config/providers.js'
  * next token tries again. The key set itself is jose's createRemoteJWKSet:
  * cached for jwks.maxAgeSeconds, refetched on an unknown kid at most once per
  * cooldown, every fetch bounded by the timeout.
+ *
+ * Every attempt at the key set is reported (metrics): a fetch, and a
+ * discovery that failed, since then no key set could be had either.
  */
-export function providerKeys (provider: Provider): JWTVerifyGetKey {
+export function providerKeys (provider: Provider, report: KeyFetchReport = () => {}): JWTVerifyGetKey {
   if (provider.keys !== undefined) return createLocalJWKSet({ keys: provider.keys.map(toJwk) })
   const remote = (url: string) => createRemoteJWKSet(new URL(url), {
     timeoutDuration: provider.jwks.timeoutMs,
     cooldownDuration: provider.jwks.cooldownSeconds * 1000,
-    cacheMaxAge: provider.jwks.maxAgeSeconds * 1000
+    cacheMaxAge: provider.jwks.maxAgeSeconds * 1000,
+    [customFetch]: reportedFetch(report)
   })
   if (provider.jwksUri !== undefined) return remote(provider.jwksUri)
   let jwks: JWTVerifyGetKey | undefined
@@ -29,15 +34,51 @@ export function providerKeys (provider: Provider): JWTVerifyGetKey {
   return async (header, token) => {
     if (jwks === undefined) {
       if (Date.now() - failedAt < provider.jwks.cooldownSeconds * 1000) throw new ProviderUnavailable()
+      const started = performance.now()
       pending ??= discover(provider).then(remote).finally(() => { pending = undefined })
       try {
         jwks = await pending
       } catch (err) {
         failedAt = Date.now()
+        report('error', (performance.now() - started) / 1000)
         throw err
       }
     }
     return await jwks(header, token)
+  }
+}
+
+/** `result`: whether a usable key set came (HTTP 200, a JSON object with `keys`); `seconds`: until its last byte. */
+export type KeyFetchReport = (result: 'ok' | 'error', seconds: number) => void
+
+/**
+ * fetch, with the outcome reported: the answer is read whole here (jose
+ * would read it next anyway) so a broken body counts as a failed fetch too,
+ * and handed to jose as it came.
+ */
+function reportedFetch (report: KeyFetchReport): FetchImplementation {
+  return async (url, options) => {
+    const started = performance.now()
+    const seconds = () => (performance.now() - started) / 1000
+    let res: Response
+    let body: string
+    try {
+      res = await fetch(url, options)
+      body = await res.text()
+    } catch (err) {
+      report('error', seconds())
+      throw err
+    }
+    report(res.status === 200 && isKeySet(body) ? 'ok' : 'error', seconds())
+    return new Response(body === '' ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers })
+  }
+}
+
+function isKeySet (body: string): boolean {
+  try {
+    return Array.isArray((JSON.parse(body) as { keys?: unknown })?.keys)
+  } catch {
+    return false
   }
 }
 

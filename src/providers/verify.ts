@@ -3,6 +3,9 @@ import { ProviderUnavailable, TokenExpired, TokenInvalid, TokenMalformed } from 
 import type { Provider, Providers } from '../config/providers.js'
 import { providerKeys } from './keys.js'
 
+/** Told of every attempt at a provider's key set (src/providers/keys.ts), for metrics. */
+export type KeyFetchObserver = (provider: string, result: 'ok' | 'error', seconds: number) => void
+
 export interface ConfiguredProvider {
   name: string
   config: Provider
@@ -28,10 +31,12 @@ const UNREACHABLE = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_G
 export class ProviderVerifier {
   readonly #byIssuer = new Map<string, ConfiguredProvider>()
   readonly #all: ConfiguredProvider[] = []
+  /** Set by the metrics plugin; unset, fetches are reported to nobody. */
+  onKeyFetch: KeyFetchObserver | undefined
 
   constructor (providers: Providers) {
     for (const [name, config] of Object.entries(providers)) {
-      const provider = { name, config, keys: providerKeys(config) }
+      const provider = { name, config, keys: providerKeys(config, (result, seconds) => { this.onKeyFetch?.(name, result, seconds) }) }
       this.#all.push(provider)
       // A provider for opaque tokens only (no key source) verifies no JWT: its issuer's JWTs are nobody's.
       if (config.discovery === true || config.jwksUri !== undefined || config.keys !== undefined) this.#byIssuer.set(config.issuer, provider)

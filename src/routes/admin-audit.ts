@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import { BadRequest } from '../errors.js'
+import { ADMIN, DateTime } from './schemas.js'
 import { auditAnalytics, auditPage, type AuditFilter } from '../audit/query.js'
 
 // The audit trail's admin API (README, "Audit trail"), registered inside the
@@ -38,7 +39,7 @@ type AnalyticsQuery = Static<typeof AnalyticsQuery>
 
 const AuditEntry = Type.Object({
   id: Id,
-  time: Type.String({ format: 'date-time' }),
+  time: DateTime,
   kind: Kind,
   result: Type.Optional(Result),
   status: Type.Optional(Type.Integer()),
@@ -56,19 +57,19 @@ const AuditEntry = Type.Object({
   action: Type.Optional(Type.String()),
   actor: Type.Optional(Type.String()),
   target: Type.Optional(Type.String()),
-  detail: Type.Optional(Type.Object({}, { additionalProperties: true }))
-}, { additionalProperties: false })
+  detail: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'What else an admin action or event records (e.g. sessions ended)' }))
+}, { additionalProperties: false, description: 'One decision, admin action or bridge event' })
 
 const AuditPage = Type.Object({
   entries: Type.Array(AuditEntry),
   next_cursor: Type.Union([Id, Type.Null()], { description: 'Pass as `cursor` for the next, older page; null at the end.' })
-}, { additionalProperties: false })
+}, { additionalProperties: false, description: 'A page of the trail' })
 
 const Count = { count: Type.Integer(), refused: Type.Integer() }
 const Counts = Type.Record(Type.String(), Type.Integer())
 const Analytics = Type.Object({
-  from: Type.String({ format: 'date-time' }),
-  to: Type.String({ format: 'date-time' }),
+  from: DateTime,
+  to: DateTime,
   bucket_seconds: Type.Integer(),
   scanned: Type.Integer(),
   truncated: Type.Boolean({ description: 'The read stopped at audit.stream.analyticsScanLimit: the counts cover the newest part of the range.' }),
@@ -82,7 +83,7 @@ const Analytics = Type.Object({
   top_refused_routes: Type.Array(Type.Object({ route: Type.String(), count: Type.Integer() })),
   top_refused_ips: Type.Array(Type.Object({ ip: Type.String(), count: Type.Integer() })),
   series: Type.Array(Type.Object({
-    t: Type.String({ format: 'date-time' }),
+    t: DateTime,
     requests: Type.Integer(),
     allowed: Type.Integer(),
     refused: Type.Integer(),
@@ -90,7 +91,7 @@ const Analytics = Type.Object({
     by_code: Counts,
     by_via: Counts
   }))
-})
+}, { additionalProperties: false, description: 'The counts' })
 
 const DAY_MS = 86_400_000
 const MAX_RANGE_MS = 366 * DAY_MS
@@ -112,7 +113,17 @@ function range (query: { from?: string, to?: string }): { from?: number, to?: nu
 export default async function adminAuditRoutes (app: FastifyInstance): Promise<void> {
   const { stream: config } = app.config.audit
 
-  app.get<{ Querystring: AuditQuery }>('/_gateway/admin/audit', { schema: { querystring: AuditQuery, response: { 200: AuditPage } } }, async (request, reply) => {
+  app.get<{ Querystring: AuditQuery }>('/_gateway/admin/audit', {
+    schema: {
+      tags: ADMIN.tags,
+      summary: 'Entries of the audit trail, newest first, filtered and paged',
+      operationId: 'adminAudit',
+      security: ADMIN.security,
+      description: 'Decisions, admin actions and bridge events (README, "Audit trail"). Pass next_cursor back as cursor for the next, older page.',
+      querystring: AuditQuery,
+      response: { 200: AuditPage, ...ADMIN.errors({ 400: 'A parameter that cannot be read (GW_ERR_BAD_REQUEST)' }) }
+    }
+  }, async (request, reply) => {
     const q = request.query
     const filter: AuditFilter = {
       ...range(q),
@@ -130,7 +141,17 @@ export default async function adminAuditRoutes (app: FastifyInstance): Promise<v
     return { entries, next_cursor: next }
   })
 
-  app.get<{ Querystring: AnalyticsQuery }>('/_gateway/admin/analytics', { schema: { querystring: AnalyticsQuery, response: { 200: Analytics } } }, async (request, reply) => {
+  app.get<{ Querystring: AnalyticsQuery }>('/_gateway/admin/analytics', {
+    schema: {
+      tags: ADMIN.tags,
+      summary: 'Counts of the decisions over a time range, and a series of them',
+      operationId: 'adminAnalytics',
+      security: ADMIN.security,
+      description: 'From the audit trail (README, "Audit trail"): per result, route, rule, method used, HTTP method, user and refusal code; the most refused routes and addresses; a series per bucket.',
+      querystring: AnalyticsQuery,
+      response: { 200: Analytics, ...ADMIN.errors({ 400: 'A parameter that cannot be read, or a range over 366 days (GW_ERR_BAD_REQUEST)' }) }
+    }
+  }, async (request, reply) => {
     const now = Date.now()
     const { from: given, to = now } = range(request.query)
     const from = given ?? to - DAY_MS

@@ -1,19 +1,19 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import { Access, Rule } from '../config/schema.js'
-import { ErrorResponse } from '../dashboard/schemas.js'
+import { ADMIN } from './schemas.js'
 import { METHODS } from '../pipeline/resolve/index.js'
 
 const RuleView = Type.Object({
   index: Type.Integer({ description: 'Its place in the order rules are tried.' }),
   source: Type.Union([Type.Literal('config'), Type.Literal('mode')], { description: 'policy.rules, or the rules policy.mode and policy.index add after them.' }),
   rule: Rule
-})
+}, { additionalProperties: false })
 const RulesResponse = Type.Object({
   mode: Type.String(),
   rules: Type.Array(RuleView),
   default: Access
-})
+}, { additionalProperties: false })
 
 const Explain = Type.Object({
   method: Type.Union([...METHODS].map((m) => Type.Literal(m))),
@@ -38,7 +38,7 @@ const ExplainResponse = Type.Object({
     source: Type.Union([Type.Literal('config'), Type.Literal('mode'), Type.Literal('default')]),
     route: Nullable(Type.String()),
     access: Access
-  })),
+  }, { additionalProperties: false })),
   identity: Nullable(Type.Object({
     user_id: Type.Integer(),
     login: Type.String(),
@@ -47,8 +47,8 @@ const ExplainResponse = Type.Object({
     scopes: Type.Optional(Type.Array(Type.String())),
     client_id: Type.Optional(Type.String()),
     key_id: Type.Optional(Type.String())
-  }))
-})
+  }, { additionalProperties: false }))
+}, { additionalProperties: false })
 
 /**
  * The route rules as the policy applies them, and a dry run of the pipeline
@@ -56,13 +56,28 @@ const ExplainResponse = Type.Object({
  * covers these.
  */
 export default async function adminRuleRoutes (app: FastifyInstance): Promise<void> {
-  app.get('/_gateway/admin/rules', { schema: { response: { 200: RulesResponse, '4xx': ErrorResponse } } }, async () => {
+  app.get('/_gateway/admin/rules', {
+    schema: {
+      tags: ADMIN.tags,
+      summary: 'The route rules as the policy applies them, in order, and the default',
+      operationId: 'adminRules',
+      security: ADMIN.security,
+      response: { 200: RulesResponse, ...ADMIN.errors() }
+    }
+  }, async () => {
     return { mode: app.config.policy.mode, rules: [...app.policy.rules], default: app.policy.fallback }
   })
 
   app.post<{ Body: Explain }>('/_gateway/admin/explain', {
     bodyLimit: 32 * 1024,
-    schema: { body: Explain, response: { 200: ExplainResponse, '4xx': ErrorResponse } }
+    schema: {
+      tags: ADMIN.tags,
+      summary: 'A dry run of the pipeline (resolve, policy, authenticate, authorize) for a described request; nothing is forwarded',
+      operationId: 'adminExplain',
+      security: ADMIN.security,
+      body: Explain,
+      response: { 200: ExplainResponse, ...ADMIN.errors() }
+    }
   }, async (request) => {
     const { method, path, authorization } = request.body
     app.audit.action(request, 'rules.explain', `${method} ${path.slice(0, 200)}`)

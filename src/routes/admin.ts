@@ -7,6 +7,7 @@ import adminClientRoutes from './admin-clients.js'
 import adminRuleRoutes from './admin-rules.js'
 import adminAuditRoutes from './admin-audit.js'
 import type { SessionInfo } from '../tokens/sessions.js'
+import { ADMIN, DateTime, NoContent } from './schemas.js'
 
 const UserParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) })
 type UserParams = Static<typeof UserParams>
@@ -18,6 +19,17 @@ const RevokeTokenBody = Type.Object({
   jti: Type.Optional(Type.String({ minLength: 1, maxLength: 128 }))
 }, { additionalProperties: false })
 type RevokeTokenBody = Static<typeof RevokeTokenBody>
+
+const Session = Type.Object({
+  id: Type.String(),
+  user_id: Type.Integer(),
+  created_at: DateTime,
+  last_used_at: DateTime,
+  expires_at: DateTime,
+  user_agent: Type.String(),
+  ip: Type.String(),
+  client_id: Type.Optional(Type.String({ description: 'The OAuth client the session was begun through' }))
+}, { additionalProperties: false })
 
 const view = (s: SessionInfo) => ({
   id: s.sid,
@@ -40,7 +52,16 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
   })
   const audit = app.audit.action
 
-  app.post<{ Body: RevokeTokenBody }>('/_gateway/admin/tokens/revoke', { schema: { body: RevokeTokenBody } }, async (request) => {
+  app.post<{ Body: RevokeTokenBody }>('/_gateway/admin/tokens/revoke', {
+    schema: {
+      tags: ADMIN.tags,
+      summary: 'Revoke one token, or one access token by jti',
+      operationId: 'adminRevokeToken',
+      security: ADMIN.security,
+      body: RevokeTokenBody,
+      response: { 200: Type.Object({ revoked: Type.Boolean({ description: 'false: the token is not the gateway\'s' }) }, { additionalProperties: false, description: 'Revoked' }), ...ADMIN.errors({ 400: 'Not exactly one of token and jti' }) }
+    }
+  }, async (request) => {
     const { token, jti } = request.body
     if ((token === undefined) === (jti === undefined)) throw new BadRequest('Send exactly one of token or jti.')
     if (jti !== undefined) {
@@ -55,19 +76,46 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
     return { revoked }
   })
 
-  app.post<{ Params: UserParams }>('/_gateway/admin/users/:id/revoke', { schema: { params: UserParams } }, async (request) => {
+  app.post<{ Params: UserParams }>('/_gateway/admin/users/:id/revoke', {
+    schema: {
+      tags: ADMIN.tags,
+      summary: 'Log a user out everywhere',
+      operationId: 'adminRevokeUser',
+      security: ADMIN.security,
+      params: UserParams,
+      response: { 200: Type.Object({ revoked_sessions: Type.Integer() }, { additionalProperties: false, description: 'How many sessions were ended' }), ...ADMIN.errors() }
+    }
+  }, async (request) => {
     const ended = await app.userChanges.changed(Number(request.params.id), 'revoked_by_admin')
     audit(request, 'user.revoke', `user:${request.params.id}`, { sessions: ended })
     return { revoked_sessions: ended }
   })
 
-  app.get<{ Params: UserParams }>('/_gateway/admin/users/:id/sessions', { schema: { params: UserParams } }, async (request) => {
+  app.get<{ Params: UserParams }>('/_gateway/admin/users/:id/sessions', {
+    schema: {
+      tags: ADMIN.tags,
+      summary: 'A user\'s sessions',
+      operationId: 'adminListSessions',
+      security: ADMIN.security,
+      params: UserParams,
+      response: { 200: Type.Object({ sessions: Type.Array(Session) }, { additionalProperties: false, description: 'The user\'s sessions' }), ...ADMIN.errors() }
+    }
+  }, async (request) => {
     const sessions = await app.sessions.list(Number(request.params.id))
     audit(request, 'sessions.list', `user:${request.params.id}`)
     return { sessions: sessions.map(view) }
   })
 
-  app.delete<{ Params: SessionParams }>('/_gateway/admin/users/:id/sessions/:sid', { schema: { params: SessionParams } }, async (request, reply) => {
+  app.delete<{ Params: SessionParams }>('/_gateway/admin/users/:id/sessions/:sid', {
+    schema: {
+      tags: ADMIN.tags,
+      summary: 'End one session',
+      operationId: 'adminDeleteSession',
+      security: ADMIN.security,
+      params: SessionParams,
+      response: { 204: NoContent, ...ADMIN.errors({ 404: 'GW_ERR_SESSION_NOT_FOUND' }) }
+    }
+  }, async (request, reply) => {
     const uid = Number(request.params.id)
     const exists = (await app.sessions.list(uid)).some((s) => s.sid === request.params.sid)
     if (!exists) throw new SessionNotFound()

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest, FastifySchemaCompiler } from 'fastify'
-import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import type { TSchema } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { adminGuard } from '../admin/guard.js'
 import type { ApiKeyRecord, ListedApiKey } from '../api-keys/index.js'
-import { Rule } from '../config/schema.js'
 import { ApiKeyNotFound, AuthMethodRefused, TokenMissing, UserNotFound } from '../errors.js'
 import type { Identity } from '../pipeline/authenticate/identity.js'
+import { SCHEMAS, type AdminCreate, type KeyParams, type ListQuery, type OwnCreate } from './api-keys-schemas.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,34 +18,7 @@ export const ADMIN_API_KEYS_PATH = '/_gateway/admin/api-keys'
 export const API_KEYS_PATH = '/wp-json/api/v1/api-keys'
 const SMALL_BODY = 8 * 1024
 
-// Printable text: no control, zero-width, bidi or line-separator characters, which could forge log lines or hide text.
-const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^(?!\\s*$)[^\\u0000-\\u001F\\u007F-\\u009F\\u200B-\\u200F\\u2028-\\u202E\\u2060-\\u206F\\uFEFF]+$' })
-// The same names a rule's `scopes` takes, so that a key's scopes can match a rule's.
-const Scopes = Type.Array(Rule.properties.scopes.items, { maxItems: 32, uniqueItems: true })
-const ExpiresIn = Type.Integer({ minimum: 1, maximum: 315_360_000 })
-const KeyFields = { name: Name, scopes: Type.Optional(Scopes), expires_in: Type.Optional(ExpiresIn) }
-
-const AdminCreate = Type.Object({ user_id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), ...KeyFields }, { additionalProperties: false })
-type AdminCreate = Static<typeof AdminCreate>
-const OwnCreate = Type.Object(KeyFields, { additionalProperties: false })
-type OwnCreate = Static<typeof OwnCreate>
-const ListQuery = Type.Object({ user_id: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,18}$' })) }, { additionalProperties: false })
-type ListQuery = Static<typeof ListQuery>
-// Any id is accepted here: one that cannot exist is simply not found (404), like an unknown one.
-const KeyParams = Type.Object({ id: Type.String({ maxLength: 128 }) })
-type KeyParams = Static<typeof KeyParams>
 const KEY_ID = /^[0-9a-f]{24}$/
-const Iso = Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
-const Rotated = Type.Object({
-  id: Type.String(),
-  key: Type.String({ description: 'The new key, shown this once.' }),
-  name: Type.String(),
-  user_id: Type.Integer(),
-  scopes: Type.Array(Type.String()),
-  expires_at: Iso,
-  created_at: Iso,
-  replaces: Type.String({ description: 'The id of the key it replaces, which no longer works.' })
-})
 
 /**
  * Fastify's Ajv drops unknown fields (removeAdditional); these routes refuse
@@ -89,7 +62,7 @@ export default async function apiKeyRoutes (app: FastifyInstance): Promise<void>
     admin.decorateRequest('adminActor', null)
     admin.addHook('preHandler', adminGuard(admin))
 
-    admin.post<{ Body: AdminCreate }>(ADMIN_API_KEYS_PATH, { bodyLimit: SMALL_BODY, schema: { body: AdminCreate }, validatorCompiler }, async (request, reply) => {
+    admin.post<{ Body: AdminCreate }>(ADMIN_API_KEYS_PATH, { bodyLimit: SMALL_BODY, validatorCompiler, schema: SCHEMAS.adminCreateApiKey }, async (request, reply) => {
       const { user_id: userId, name, scopes = [], expires_in: expiresIn } = request.body
       const user = await app.bridge.getUser(userId)
       if (user === null) throw new UserNotFound()
@@ -98,14 +71,14 @@ export default async function apiKeyRoutes (app: FastifyInstance): Promise<void>
       return reply.code(201).header('cache-control', 'no-store').send(created(record, key))
     })
 
-    admin.get<{ Querystring: ListQuery }>(ADMIN_API_KEYS_PATH, { schema: { querystring: ListQuery }, validatorCompiler }, async (request, reply) => {
+    admin.get<{ Querystring: ListQuery }>(ADMIN_API_KEYS_PATH, { validatorCompiler, schema: SCHEMAS.adminListApiKeys }, async (request, reply) => {
       const { user_id: userId } = request.query
       const keys = await app.apiKeys.list(userId === undefined ? undefined : Number(userId))
       adminAudit(request, 'apikey.list', userId === undefined ? 'all' : `user:${userId}`)
       return reply.header('cache-control', 'no-store').send({ api_keys: keys.map(listed) })
     })
 
-    admin.post<{ Params: KeyParams }>(`${ADMIN_API_KEYS_PATH}/:id/rotate`, { schema: { params: KeyParams, response: { 200: Rotated } }, validatorCompiler }, async (request, reply) => {
+    admin.post<{ Params: KeyParams }>(`${ADMIN_API_KEYS_PATH}/:id/rotate`, { validatorCompiler, schema: SCHEMAS.adminRotateApiKey }, async (request, reply) => {
       const { id } = request.params
       const record = KEY_ID.test(id) ? await app.apiKeys.catalog.get(id) : undefined
       if (record === undefined) throw new ApiKeyNotFound()
@@ -118,7 +91,7 @@ export default async function apiKeyRoutes (app: FastifyInstance): Promise<void>
       return reply.header('cache-control', 'no-store').send({ ...created(rotated.record, rotated.key), replaces: id })
     })
 
-    admin.delete<{ Params: KeyParams }>(`${ADMIN_API_KEYS_PATH}/:id`, { schema: { params: KeyParams }, validatorCompiler }, async (request, reply) => {
+    admin.delete<{ Params: KeyParams }>(`${ADMIN_API_KEYS_PATH}/:id`, { validatorCompiler, schema: SCHEMAS.adminDeleteApiKey }, async (request, reply) => {
       const { id } = request.params
       if (!KEY_ID.test(id) || !await app.apiKeys.remove(id)) throw new ApiKeyNotFound()
       adminAudit(request, 'apikey.delete', `key:${id}`)
@@ -143,7 +116,7 @@ export default async function apiKeyRoutes (app: FastifyInstance): Promise<void>
     }
   }
 
-  app.post<{ Body: OwnCreate }>(API_KEYS_PATH, { ...owner, bodyLimit: SMALL_BODY, schema: { body: OwnCreate }, validatorCompiler }, async (request, reply) => {
+  app.post<{ Body: OwnCreate }>(API_KEYS_PATH, { ...owner, bodyLimit: SMALL_BODY, validatorCompiler, schema: SCHEMAS.createApiKey }, async (request, reply) => {
     const identity = request.keyOwner!
     // The snapshot comes from WordPress now, not from the credential: the key gets the user's current roles.
     const user = await app.bridge.getUser(Number(identity.userId))
@@ -154,13 +127,13 @@ export default async function apiKeyRoutes (app: FastifyInstance): Promise<void>
     return reply.code(201).header('cache-control', 'no-store').send(created(record, key))
   })
 
-  app.get(API_KEYS_PATH, owner, async (request, reply) => {
+  app.get(API_KEYS_PATH, { ...owner, schema: SCHEMAS.listApiKeys }, async (request, reply) => {
     const identity = request.keyOwner!
     const keys = await app.apiKeys.list(Number(identity.userId))
     return reply.header('cache-control', 'no-store').send({ api_keys: keys.map(listed) })
   })
 
-  app.delete<{ Params: KeyParams }>(`${API_KEYS_PATH}/:id`, { ...owner, schema: { params: KeyParams }, validatorCompiler }, async (request, reply) => {
+  app.delete<{ Params: KeyParams }>(`${API_KEYS_PATH}/:id`, { ...owner, validatorCompiler, schema: SCHEMAS.deleteApiKey }, async (request, reply) => {
     const identity = request.keyOwner!
     const { id } = request.params
     // Another user's key answers as an unknown one: its id tells the caller nothing.

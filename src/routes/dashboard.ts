@@ -9,7 +9,7 @@ import { dashboardAssets } from '../dashboard/assets.js'
 import { tokenTag, type DashboardPrincipal, type DashboardSession } from '../dashboard/sessions.js'
 import { BadRequest, Forbidden, RouteNotFound } from '../errors.js'
 import { checkPassword } from '../throttle/password.js'
-import { ErrorResponse } from '../dashboard/schemas.js'
+import { errors, NoContent, Security } from './schemas.js'
 
 export const DASHBOARD_PATH = '/_gateway/dashboard'
 
@@ -33,11 +33,12 @@ type Login = Static<typeof Login>
 
 const SessionView = Type.Object({
   actor: Type.String(),
-  user: Type.Union([Type.Object({ id: Type.Integer(), login: Type.String() }), Type.Null()]),
+  user: Type.Union([Type.Object({ id: Type.Integer(), login: Type.String() }, { additionalProperties: false }), Type.Null()]),
   csrf_token: Type.String({ description: 'Send it as X-CSRF-Token with every change made with this session.' }),
   idle_seconds: Type.Integer(),
   created_at: Type.String({ format: 'date-time' })
-})
+}, { additionalProperties: false })
+const TAGS = ['dashboard']
 
 const view = (app: FastifyInstance, session: DashboardSession) => ({
   actor: session.principal.kind === 'user' ? `user:${session.principal.userId}` : 'admin-api-token',
@@ -68,7 +69,14 @@ export default async function dashboardRoutes (app: FastifyInstance): Promise<vo
 
   app.post<{ Body: Login }>(`${DASHBOARD_PATH}/login`, {
     bodyLimit: 8 * 1024,
-    schema: { body: Login, response: { 200: SessionView, '4xx': ErrorResponse } }
+    schema: {
+      tags: TAGS,
+      summary: 'Log in to the dashboard: a WordPress administrator\'s login, or the admin API token, for a session cookie',
+      operationId: 'dashboardLogin',
+      security: [Security.none],
+      body: Login,
+      response: { 200: SessionView, ...errors({ 401: 'GW_ERR_INVALID_CREDENTIALS', 403: 'GW_ERR_FORBIDDEN (not an administrator, or a wrong admin API token) or GW_ERR_ORIGIN_REFUSED' }) }
+    }
   }, async (request, reply) => {
     // Login CSRF: a page elsewhere must not log the browser in to a session of its choosing.
     assertSameOrigin(request)
@@ -99,11 +107,27 @@ export default async function dashboardRoutes (app: FastifyInstance): Promise<vo
     return { kind: 'user', userId: user.id, login: user.login }
   }
 
-  app.get(`${DASHBOARD_PATH}/session`, { schema: { response: { 200: SessionView, '4xx': ErrorResponse } } }, async (request) => {
+  app.get(`${DASHBOARD_PATH}/session`, {
+    schema: {
+      tags: TAGS,
+      summary: 'The dashboard session of the cookie, with its CSRF token',
+      operationId: 'dashboardSession',
+      security: [Security.dashboardCookie],
+      response: { 200: SessionView, ...errors({ 401: 'GW_ERR_TOKEN_MISSING (no cookie) or GW_ERR_DASHBOARD_SESSION_ENDED', 403: 'GW_ERR_ORIGIN_REFUSED' }) }
+    }
+  }, async (request) => {
     return view(app, await dashboardSession(app, request))
   })
 
-  app.post(`${DASHBOARD_PATH}/logout`, { schema: { response: { 204: Type.Null(), '4xx': ErrorResponse } } }, async (request, reply) => {
+  app.post(`${DASHBOARD_PATH}/logout`, {
+    schema: {
+      tags: TAGS,
+      summary: 'End the dashboard session and clear its cookie',
+      operationId: 'dashboardLogout',
+      security: [Security.dashboardCookie],
+      response: { 204: NoContent, ...errors({ 401: 'GW_ERR_DASHBOARD_SESSION_ENDED', 403: 'GW_ERR_CSRF_TOKEN_INVALID or GW_ERR_ORIGIN_REFUSED' }) }
+    }
+  }, async (request, reply) => {
     await dashboardSession(app, request)
     await sessions.end(readSessionCookie(request)!)
     clearSessionCookie(request, reply)

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import { ASSERTION_HEADER } from '../bridge/assertion.js'
 import { EVENT_TYPES, EVENTS_PATH, EventVerifier } from '../bridge/events.js'
+import { errors, NoContent } from './schemas.js'
 
 const Event = Type.Object({
   type: Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))),
@@ -18,7 +19,15 @@ type Event = Static<typeof Event>
 export default async function eventRoutes (app: FastifyInstance): Promise<void> {
   const verifier = new EventVerifier(app.config.env.bridgeSecret, app.store)
 
-  app.post<{ Body: Event }>(EVENTS_PATH, { bodyLimit: 4096, schema: { body: Event } }, async (request, reply) => {
+  app.post<{ Body: Event }>(EVENTS_PATH, {
+    bodyLimit: 4096,
+    schema: {
+      // Only the bridge can call it (signed with BRIDGE_SECRET): no client's business, so not in the OpenAPI document.
+      hide: true,
+      body: Event,
+      response: { 204: NoContent, ...errors({ 401: 'GW_ERR_EVENT_UNAUTHENTICATED' }) }
+    }
+  }, async (request, reply) => {
     const event = await verifier.verify(request.headers[ASSERTION_HEADER], request.body)
     const ended = await app.userChanges.changed(event.userId, event.type)
     request.log.info({ audit: { action: `event.${event.type}`, actor: 'wordpress', target: `user:${event.userId}`, sessions: ended } }, 'bridge event')

@@ -1,4 +1,14 @@
 import type { FastifyInstance } from 'fastify'
+import { Type } from '@sinclair/typebox'
+import { errors, Security } from './schemas.js'
+
+const Check = Type.Union([Type.Literal('ok'), Type.Literal('unavailable')])
+const Readiness = Type.Object({
+  status: Check,
+  checks: Type.Object({ store: Check, wordpress: Check }, { additionalProperties: false }),
+  problems: Type.Array(Type.String()),
+  warnings: Type.Array(Type.String())
+}, { additionalProperties: false })
 
 /**
  * Liveness and readiness for orchestrators; never forwarded. Ready means the
@@ -6,9 +16,25 @@ import type { FastifyInstance } from 'fastify'
  * WordPress accepts the gateway's assertions through the bridge.
  */
 export default async function healthRoutes (app: FastifyInstance): Promise<void> {
-  app.get('/_gateway/healthz', async () => ({ status: 'ok' }))
+  app.get('/_gateway/healthz', {
+    schema: {
+      tags: ['gateway'],
+      summary: 'Liveness',
+      operationId: 'healthz',
+      security: [Security.none],
+      response: { 200: Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false, description: 'The process is up' }), ...errors() }
+    }
+  }, async () => ({ status: 'ok' }))
 
-  app.get('/_gateway/readyz', async (_request, reply) => {
+  app.get('/_gateway/readyz', {
+    schema: {
+      tags: ['gateway'],
+      summary: 'Readiness: Redis takes a write and WordPress accepts the gateway',
+      operationId: 'readyz',
+      security: [Security.none],
+      response: { 200: { ...Readiness, description: 'Ready: Redis and WordPress both answer' }, 503: { ...Readiness, description: 'Not ready: checks and problems say why' }, ...errors() }
+    }
+  }, async (_request, reply) => {
     const problems: string[] = []
     const warnings: string[] = []
     const [store, wordpress] = await Promise.all([

@@ -3,6 +3,7 @@ import formbody from '@fastify/formbody'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { BadRequest, TokenMissing } from '../errors.js'
+import { checkedInHandler, errors, Security } from './schemas.js'
 
 const RevokeRequest = Type.Object({
   token: Type.Optional(Type.String({ maxLength: 8192 })),
@@ -21,9 +22,21 @@ export const REVOKE_PATH = '/wp-json/api/v1/token/revoke'
 export default async function revokeRoutes (app: FastifyInstance): Promise<void> {
   await app.register(formbody, { bodyLimit: 16 * 1024 })
 
-  // No body schema: a logout may come with no body at all, which Fastify's
-  // validation would refuse; a body that is present is checked here.
-  app.post(REVOKE_PATH, { bodyLimit: 16 * 1024 }, async (request, reply) => {
+  // The body is checked here, not by Fastify: a logout may come with no body
+  // at all, which Fastify's validation would refuse.
+  app.post(REVOKE_PATH, {
+    bodyLimit: 16 * 1024,
+    validatorCompiler: checkedInHandler,
+    schema: {
+      tags: ['tokens'],
+      summary: 'Log out, or revoke a token (RFC 7009)',
+      description: 'With `token` (an access or refresh token, JSON or form): its session ends; unknown tokens answer 200 too. Without: the caller\'s own session ends.',
+      operationId: 'revoke',
+      security: [Security.none, Security.jwt],
+      body: RevokeRequest,
+      response: { 200: Type.Object({}, { additionalProperties: false, description: 'Always {}' }), ...errors({ 401: 'No token in the body and no Bearer token' }) }
+    }
+  }, async (request, reply) => {
     if (request.body !== undefined && request.body !== null && !Value.Check(RevokeRequest, request.body)) throw new BadRequest('token must be a string')
     const token = (request.body as RevokeRequest | undefined | null)?.token
     if (token === undefined || token === '') {

@@ -5,6 +5,7 @@ import { hash } from '@node-rs/argon2'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { buildTestApp, login, password, redisStore, session, startRedis } from '../helper.js'
+import { startKeyServer } from '../fixtures/identity-providers.js'
 
 // Prometheus metrics at /_gateway/metrics (README, "Metrics"), through the
 // real gateway, WordPress and Redis: the exposition text is parsed and its
@@ -85,6 +86,42 @@ t.test('requests to WordPress move the request counters and the latency histogra
   t.same([...exposed].filter((n) => n.startsWith('wpag_') && !listed.has(n)), [], 'every wpag_ metric is in the README')
   t.same([...listed].filter((n) => !exposed.has(n)), [], 'the README lists no metric that does not exist')
   t.same([...queried].filter((n) => !exposed.has(n)), [], 'the dashboard queries no metric that does not exist')
+})
+
+t.test('fetches of providers\' key sets are counted by provider and result', async (t) => {
+  const [ks, gone] = [await startKeyServer(t), await startKeyServer(t)]
+  gone.up = false
+  // users.create false: a verified token of an unknown person is refused after verification, and no WordPress user is made.
+  const provider = (issuer: string, over: Record<string, unknown>) => ({ issuer, audiences: ['wordpress'], users: { create: false }, jwks: { timeoutMs: 500 }, ...over })
+  const app = await buildTestApp(t, {
+    admin: { apiTokenHash: hashes.admin },
+    auth: { methods: ['jwt', 'oidc'] },
+    providers: {
+      up: provider(`${ks.url}/realms/up`, { jwksUri: ks.jwksUri }),
+      down: provider(`${gone.url}/realms/down`, { jwksUri: gone.jwksUri }),
+      lost: provider(`${gone.url}/realms/lost`, { discovery: true }),
+      inline: provider(`${ks.url}/realms/inline`, { keys: [ks.published[0]!.jwk] })
+    }
+  })
+  const fetches = (samples: Sample[], provider: string, result: string) => total(samples, 'wpag_jwks_fetches_total', { provider, result })
+  const before = await scrape(app)
+  t.same(['up', 'down', 'lost'].map((p) => [fetches(before, p, 'ok'), fetches(before, p, 'error')]), [[0, 0], [0, 0], [0, 0]], 'every provider that fetches keys shows both results at 0 before any fetch')
+  t.notOk(before.some((s) => s.name === 'wpag_jwks_fetches_total' && s.labels.provider === 'inline'), 'inline keys are never fetched')
+
+  const token = async (iss: string) => await ks.sign({ iss, aud: 'wordpress', sub: 'kc-someone', email: 'someone@idp.example', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 600 })
+  const me = async (iss: string) => (await app.inject({ method: 'GET', url: '/wp-json/wp/v2/users/me', headers: { authorization: `Bearer ${await token(iss)}` } })).json().code as string
+  t.equal(await me(`${ks.url}/realms/up`), 'GW_ERR_USER_NOT_PROVISIONED', 'verified (then refused: creation is off)')
+  t.equal(await me(`${ks.url}/realms/up`), 'GW_ERR_USER_NOT_PROVISIONED', 'a second token: the keys are cached')
+  t.equal(await me(`${gone.url}/realms/down`), 'GW_ERR_PROVIDER_UNAVAILABLE', 'the key set is unreachable')
+  t.equal(await me(`${gone.url}/realms/lost`), 'GW_ERR_PROVIDER_UNAVAILABLE', 'the discovery document is unreachable')
+
+  const after = await scrape(app)
+  t.same([fetches(after, 'up', 'ok'), fetches(after, 'up', 'error')], [1, 0], 'one fetch, ok, for two tokens')
+  t.same([fetches(after, 'down', 'ok'), fetches(after, 'down', 'error')], [0, 1], 'an unreachable key set: an error')
+  t.same([fetches(after, 'lost', 'ok'), fetches(after, 'lost', 'error')], [0, 1], 'a failed discovery: an error too, no key set could be had')
+  t.equal(ks.fetches, 1)
+  t.equal(total(after, 'wpag_jwks_fetch_duration_seconds_count', { provider: 'up' }), 1, 'the fetch is timed')
+  t.ok(total(after, 'wpag_jwks_fetch_duration_seconds_sum', { provider: 'up' }) > 0)
 })
 
 t.test('refusals are counted by their code and the method used', async (t) => {
