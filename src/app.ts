@@ -15,6 +15,7 @@ import tokensPlugin from './plugins/tokens.js'
 import apiKeysPlugin from './plugins/api-keys.js'
 import provisioningPlugin from './plugins/provisioning.js'
 import providersPlugin from './plugins/providers.js'
+import accountsPlugin from './plugins/accounts.js'
 import authenticationPlugin from './plugins/authentication.js'
 import oauthClientsPlugin from './plugins/oauth-clients.js'
 import dashboardPlugin from './plugins/dashboard.js'
@@ -33,6 +34,7 @@ import apiKeyRoutes from './routes/api-keys.js'
 import oauthRoutes from './routes/oauth.js'
 import dashboardRoutes from './routes/dashboard.js'
 import openapiRoutes from './routes/openapi.js'
+import accountRoutes from './routes/accounts.js'
 import forward from './pipeline/forward.js'
 import { createGate, type Gate } from './pipeline/gate.js'
 import { RateLimits } from './throttle/rate-limits.js'
@@ -90,6 +92,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   // Before authentication: the oidc method verifies provider tokens with it.
   await app.register(providersPlugin)
   await app.register(authenticationPlugin)
+  await app.register(accountsPlugin)
   // After authentication: the admin guard accepts dashboard sessions beside the chain's credentials.
   await app.register(dashboardPlugin)
   await app.register(errorHandler)
@@ -120,6 +123,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(oauthRoutes)
   await app.register(dashboardRoutes)
   await app.register(openapiRoutes)
+  await app.register(accountRoutes)
 
   await app.register(forward, {
     upstream: config.env.wordpressUrl,

@@ -88,6 +88,15 @@ export const OAuthInvalidScope = oauthError('invalid_scope', 400)
 // Identity providers (README, "Identity providers"). Bad provider tokens answer GW_ERR_TOKEN_INVALID / GW_ERR_TOKEN_EXPIRED like any token.
 export const ProviderUnavailable = createError('GW_ERR_PROVIDER_UNAVAILABLE', 'The identity provider that issued this token cannot be reached to verify it.', 503)
 
+// Accounts (README, "Accounts: registration and password reset"). None tells an existing account from an unknown one,
+// except GW_ERR_REGISTRATION_REFUSED for a taken name or address where accounts.register.revealTaken says so (as WordPress's own form does).
+export const RegistrationClosed = clientError('GW_ERR_REGISTRATION_CLOSED', 'Registration is closed on this site.', 403)
+export const RegistrationRefused = clientError('GW_ERR_REGISTRATION_REFUSED', '%s', 400)
+export const PasswordWeak = clientError('GW_ERR_PASSWORD_WEAK', '%s', 400)
+export const ResetKeyInvalid = clientError('GW_ERR_RESET_KEY_INVALID', 'The password reset key is invalid or has expired.', 400)
+export const CaptchaFailed = clientError('GW_ERR_CAPTCHA_FAILED', 'The CAPTCHA check failed.', 403)
+export const CaptchaUnavailable = createError('GW_ERR_CAPTCHA_UNAVAILABLE', 'The CAPTCHA check cannot be made right now.', 503)
+
 export const UpstreamUnavailable = createError('GW_ERR_UPSTREAM_UNAVAILABLE', 'WordPress could not be reached.', 502)
 export const BridgeUnavailable = createError('GW_ERR_BRIDGE_UNAVAILABLE', 'WordPress does not accept the gateway right now.', 503)
 export const StoreUnavailable = createError('GW_ERR_STORE_UNAVAILABLE', 'The gateway cannot verify requests right now.', 503)

@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import { connect as netConnect, type AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config/load.js'
@@ -53,6 +54,8 @@ export function testEnv (overrides: Record<string, string | undefined> = {}): No
     JWT_SECRET,
     PORT: '0',
     HOST: '127.0.0.1',
+    // One process per server: the tests of WORKERS ask for more.
+    WORKERS: '1',
     ...overrides
   }
 }
@@ -218,4 +221,51 @@ export function startServer (env: NodeJS.ProcessEnv) {
   })
   listening.catch(() => {}) // only the tests that wait for it care
   return { child, exited, listening, output: () => ({ stdout, stderr }) }
+}
+
+/**
+ * Runs PHP with the test WordPress loaded (`require WP_DIR/load.php`), e.g.
+ * to read or change an option; resolves with what it prints. Asynchronous:
+ * WordPress may send an event to a gateway listening in this very process.
+ */
+export async function wpPhp (code: string): Promise<string> {
+  const { stdout } = await promisify(execFile)('php', ['-r', `require '${join(WP_DIR, 'load.php')}'; ${code}`])
+  return stdout
+}
+
+/** Sets a WordPress option for one test, and puts the old value back when it ends. */
+export async function withOption (t: Teardown, name: string, value: string | number): Promise<void> {
+  const old = await wpPhp(`echo json_encode(get_option(${JSON.stringify(name)}, null));`)
+  await wpPhp(`update_option(${JSON.stringify(name)}, ${JSON.stringify(value)});`)
+  t.teardown(async () => {
+    await wpPhp(`$old = json_decode(${JSON.stringify(old)}, true); if ($old === null) { delete_option(${JSON.stringify(name)}); } else { update_option(${JSON.stringify(name)}, $old); }`)
+  })
+}
+
+export interface SentMail { to: string[], subject: string, message: string, time: number }
+
+/**
+ * Mail the test WordPress "sent" (recorded by test/fixtures/wordpress/mu-plugins/
+ * wpag-test-mail.php instead of sent), to an address, oldest first.
+ */
+export function sentMail (to: string): SentMail[] {
+  const dir = join(WP_DIR, 'content', 'test-mail')
+  let names: string[]
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort()
+  } catch {
+    return []
+  }
+  return names.map((n) => JSON.parse(readFileSync(join(dir, n), 'utf8')) as SentMail)
+    .filter((m) => m.to.some((a) => a.toLowerCase() === to.toLowerCase()))
+}
+
+/** Waits (up to timeoutMs) until `count` mails to the address have been recorded; returns them. */
+export async function waitForMail (to: string, count = 1, timeoutMs = 5000): Promise<SentMail[]> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const mails = sentMail(to)
+    if (mails.length >= count || Date.now() > until) return mails
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
 }

@@ -1,7 +1,7 @@
 import { Pool } from 'undici'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { BridgeUnavailable, EmailInUse, EmailNotVerified, UpstreamUnavailable, UserNotProvisioned } from '../errors.js'
+import { BridgeUnavailable, EmailInUse, EmailNotVerified, PasswordWeak, RegistrationClosed, UpstreamUnavailable, UserNotProvisioned } from '../errors.js'
 import type { ProvisionPolicy, ProvisionRequest } from '../providers/provisioning-types.js'
 import { ASSERTION_HEADER, type AssertionSigner } from './assertion.js'
 
@@ -24,7 +24,7 @@ export const BridgeInfo = Type.Object({
 export type BridgeInfo = Static<typeof BridgeInfo>
 
 const NAMESPACE = '/gateway-bridge/v1'
-export const BRIDGE_PROTOCOL = 4
+export const BRIDGE_PROTOCOL = 5
 
 /** Why WordPress refuses the gateway itself, as an operator reads it: one line saying what to fix. */
 const REFUSALS: Record<string, string> = {
@@ -114,6 +114,68 @@ export class BridgeClient {
   }
 
   /**
+   * Registers a user through WordPress's own register_new_user() (bridge:
+   * class-wpag-accounts.php), with the site's default role. `open`: the
+   * gateway's configuration opens registration whatever WordPress says.
+   * WordPress's refusals come back as `refused` (its message and codes).
+   */
+  async register (request: { username: string, email: string, password?: string | undefined, open: boolean, resetUrl?: string | undefined, clientIp: string }): Promise<Registration> {
+    const answer = await this.#call('POST', '/register', { username: request.username, email: request.email, password: request.password, open: request.open, reset_url: request.resetUrl, client_ip: request.clientIp })
+    if (answer.status === 201) return { user: parseUser(answer.body), passwordSet: (answer.body as { password_set?: unknown }).password_set === true }
+    if (answer.code === 'registration_closed') throw new RegistrationClosed()
+    if (answer.code === 'registration_invalid') {
+      const data = (answer.body as { data?: { errors?: unknown, taken?: unknown } }).data
+      const errors = Array.isArray(data?.errors)
+        ? data.errors.flatMap((e: { code?: unknown, message?: unknown }) => typeof e?.code === 'string' && typeof e.message === 'string' ? [{ code: e.code, message: e.message }] : [])
+        : []
+      if (errors.length === 0) errors.push({ code: 'registration_invalid', message: messageOf(answer.body) })
+      return { refused: { errors, taken: data?.taken === true } }
+    }
+    throw unusable(answer)
+  }
+
+  /**
+   * The account a login or email names (`send: false`), or WordPress's own
+   * reset mail through retrieve_password() for it (`send: true`). Either way
+   * the answer is the account, whether it exists or not. `clientIp` is who
+   * asked, for WordPress's hooks and its mail (which names the address).
+   */
+  async forgotPassword (login: string, send: boolean, resetUrl?: string, clientIp?: string): Promise<string> {
+    const answer = await this.#call('POST', '/password/forgot', { login, send, reset_url: resetUrl, client_ip: clientIp })
+    const account = answer.status === 200 ? accountOf(answer.body) : null
+    if (account === null) throw unusable(answer)
+    return account
+  }
+
+  /**
+   * check_password_reset_key() and reset_password(): the user whose password
+   * was reset, or null (with the account the login names) for any key that
+   * does not open it.
+   */
+  async resetPassword (login: string, key: string, password: string, clientIp: string): Promise<PasswordCheck> {
+    const answer = await this.#call('POST', '/password/reset', { login, key, password, client_ip: clientIp })
+    if (answer.status === 200) {
+      const account = accountOf(answer.body)
+      if (account !== null) return { user: parseUser(answer.body), account }
+    } else if (answer.code === 'invalid_key') {
+      const account = accountOf((answer.body as { data?: unknown }).data)
+      if (account !== null) return { user: null, account }
+    } else if (answer.code === 'password_refused') {
+      throw new PasswordWeak(messageOf(answer.body))
+    }
+    throw unusable(answer)
+  }
+
+  /** A signed-in user's new password, set by wp_set_password() once WordPress's password hooks accept it. */
+  async setPassword (id: number, password: string): Promise<WordPressUser | null> {
+    const answer = await this.#call('POST', '/password/set', { user_id: id, password })
+    if (answer.status === 200) return parseUser(answer.body)
+    if (answer.code === 'password_refused') throw new PasswordWeak(messageOf(answer.body))
+    if (answer.code === 'user_not_found') return null
+    throw unusable(answer)
+  }
+
+  /**
    * Proves the whole path works: WordPress answers, the bridge is installed,
    * accepts the gateway's assertions and speaks its protocol. Throws an Error
    * whose message says what to fix.
@@ -164,6 +226,14 @@ interface Answer { status: number, code: string | undefined, body: unknown }
 
 /** What WordPress said of a password: the user (null: refused) and the account the login names. */
 export interface PasswordCheck { user: WordPressUser | null, account: string }
+
+/** What registration came to: the new user, or WordPress's refusal. */
+export type Registration = { user: WordPressUser, passwordSet: boolean, refused?: undefined } | { refused: { errors: Array<{ code: string, message: string }>, taken: boolean }, user?: undefined }
+
+function messageOf (body: unknown): string {
+  const message = typeof body === 'object' && body !== null && 'message' in body ? body.message : undefined
+  return typeof message === 'string' && message !== '' ? message : 'WordPress refused the request.'
+}
 
 function accountOf (body: unknown): string | null {
   const account = typeof body === 'object' && body !== null && 'account' in body ? body.account : undefined

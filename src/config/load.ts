@@ -100,10 +100,27 @@ function checkMeaning (file: unknown, problems: string[]): void {
       if (off.length > 0) problems.push(`config policy.rules.${i} (${rule.route}): authenticators ${off.join(', ')} are not enabled in auth.methods`)
     })
   }
+  checkAccounts((f as { accounts?: unknown })?.accounts, problems)
   checkProviders((f as { providers?: unknown })?.providers, (f as { tokens?: { issuer?: unknown } })?.tokens?.issuer, methods, problems)
   if (Value.Check(FileConfig.properties.cors, f?.cors) && f.cors.credentials && f.cors.origins.includes('*')) {
     problems.push('config cors.credentials: browsers refuse credentials with origin *; list the origins instead')
   }
+}
+
+/** Schemes a reset link may never use: the link is opened by whoever reads the mail. */
+const UNSAFE_SCHEMES = new Set(['javascript', 'data', 'vbscript', 'file'])
+
+function checkAccounts (accounts: unknown, problems: string[]): void {
+  if (!Value.Check(FileConfig.properties.accounts, accounts)) return
+  const { resetUrl, register } = accounts
+  if (resetUrl !== undefined) {
+    const scheme = resetUrl.slice(0, resetUrl.indexOf(':')).toLowerCase()
+    if (!resetUrl.includes('{key}') || !resetUrl.includes('{login}')) problems.push('config accounts.resetUrl: must contain {key} and {login}, e.g. myapp://reset?key={key}&login={login}')
+    if (UNSAFE_SCHEMES.has(scheme)) problems.push(`config accounts.resetUrl: the scheme ${scheme}: is not allowed; use https: or the app's own scheme`)
+    const other = resetUrl.match(/\{[^}]*\}/g)?.filter((p) => p !== '{key}' && p !== '{login}') ?? []
+    if (other.length > 0) problems.push(`config accounts.resetUrl: ${other.join(', ')} is not a placeholder; only {key} and {login} are`)
+  }
+  if (register.login && !register.revealTaken) problems.push('config accounts.register.login: a token pair on registration tells a new account from a taken one; it needs revealTaken: true')
 }
 
 /** TypeBox says "Expected union value"; an operator needs the allowed values. */

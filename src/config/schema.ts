@@ -195,6 +195,43 @@ export const FileConfig = Type.Object({
   }, { additionalProperties: false, default: {} }),
   // Identity providers whose tokens are accepted (auth.methods: oidc), by name (src/config/providers.ts).
   providers: Providers,
+  // Registration and password reset over REST (README, "Accounts"), done by WordPress through the bridge.
+  accounts: Type.Object({
+    register: Type.Object({
+      // wordpress: open when WordPress's "Anyone can register" (users_can_register) is on; true / false: the gateway decides.
+      enabled: Type.Union([Type.Literal('wordpress'), Type.Boolean()], { default: 'wordpress' }),
+      // A token pair in the answer when the new account can log in at once (it chose a password, and WordPress lets it in).
+      login: Type.Boolean({ default: false }),
+      // true: a taken username or email is said so, as WordPress's own form does; false: answered like a success (202).
+      revealTaken: Type.Boolean({ default: true })
+    }, { additionalProperties: false, default: {} }),
+    password: Type.Object({
+      // New passwords (register, reset, change): at least this many characters, and not one of the very common ones.
+      minLength: Type.Integer({ minimum: 8, maximum: 128, default: 10 }),
+      rejectCommon: Type.Boolean({ default: true })
+    }, { additionalProperties: false, default: {} }),
+    // The link in WordPress's reset (and new-user) mails, for apps: {key} and {login} are filled in, e.g.
+    // myapp://reset?key={key}&login={login}. Unset: WordPress's own wp-login.php link.
+    resetUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, pattern: '^[A-Za-z][A-Za-z0-9+.-]*:\\S+$' })),
+    // Reset and registration mails, per account and per client IP (a separate count from failed attempts).
+    mail: Type.Object({
+      account: Type.Object({
+        attempts: Type.Integer({ minimum: 1, maximum: 1000, default: 3 }),
+        seconds: Type.Integer({ minimum: 1, maximum: 604_800, default: 3600 })
+      }, { additionalProperties: false, default: {} }),
+      ip: Type.Object({
+        attempts: Type.Integer({ minimum: 1, maximum: 100_000, default: 10 }),
+        seconds: Type.Integer({ minimum: 1, maximum: 604_800, default: 3600 })
+      }, { additionalProperties: false, default: {} })
+    }, { additionalProperties: false, default: {} }),
+    // A CAPTCHA check before register and password/forgot (off unless webhook is set): the client's
+    // header value is POSTed to the webhook, and only a 2xx {"success": true} lets the request through.
+    captcha: Type.Object({
+      webhook: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+      header: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$', default: 'X-Captcha-Token' }),
+      timeoutMs: Type.Integer({ minimum: 100, maximum: 30_000, default: 3000 })
+    }, { additionalProperties: false, default: {} })
+  }, { additionalProperties: false, default: {} }),
   site: Type.Object({
     // Non-REST paths: XML-RPC (a second, older API with its own logins) and wp-login.php.
     xmlrpc: Type.Union([Type.Literal('block'), Type.Literal('pass')], { default: 'block' }),

@@ -27,6 +27,7 @@ async function metricsPlugin (app: FastifyInstance): Promise<void> {
   const metrics: FastifyInstance['metrics'] = new GatewayMetrics(app.revocations)
   app.decorate('metrics', metrics)
   app.throttle.onThrottled = (scope) => { metrics.throttledAttempt(scope) }
+  app.accounts.mail.onThrottled = (scope) => { metrics.throttledAttempt(scope) }
   const { stream } = app.audit
   if (stream !== null) {
     stream.onWritten = (count) => { metrics.auditWritten.inc(count) }
@@ -97,4 +98,4 @@ function routeLabel (policy: Policy, request: FastifyRequest): string {
   }
 }
 
-export default fp(metricsPlugin, { name: 'metrics', dependencies: ['store', 'tokens', 'providers', 'authentication', 'audit'] })
+export default fp(metricsPlugin, { name: 'metrics', dependencies: ['store', 'tokens', 'providers', 'authentication', 'accounts', 'audit'] })

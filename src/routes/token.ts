@@ -9,6 +9,7 @@ import { tokenEndpoint } from '../oauth/token-endpoint.js'
 import { OAuthError } from '../oauth/respond.js'
 import { RestError } from '../errors.js'
 import { errors, OAuthToken, Security, TokenPair } from './schemas.js'
+import { tokenResponse as issuedPair } from '../tokens/token-response.js'
 
 const TokenRequest = Type.Object({
   // A login or an email address: WordPress's wp_authenticate() accepts both.
@@ -58,19 +59,7 @@ export const clientInfo = (request: FastifyRequest): ClientInfo => ({ userAgent:
 export default async function tokenRoutes (app: FastifyInstance): Promise<void> {
   await app.register(formbody, { bodyLimit: SMALL_BODY })
 
-  async function tokenResponse (user: WordPressUser, sid: string, refreshToken: string) {
-    const { token } = await app.accessTokens.issue(user, sid)
-    return {
-      token_type: 'Bearer',
-      access_token: token,
-      expires_in: app.accessTokens.ttlSeconds,
-      // The same token under the name clients of the miniOrange plugin read.
-      jwt_token: token,
-      refresh_token: refreshToken,
-      refresh_expires_in: app.sessions.refreshTtlSeconds,
-      user: { id: user.id, login: user.login, email: user.email, display_name: user.display_name, roles: user.roles }
-    }
-  }
+  const tokenResponse = async (user: WordPressUser, sid: string, refreshToken: string) => await issuedPair(app, user, sid, refreshToken)
 
   const oauthToken = tokenEndpoint(app)
   // attachValidation: a body with a grant_type is an OAuth request (clients of the miniOrange plugin), checked by the OAuth endpoint.

@@ -11,7 +11,7 @@ import { RedisStore } from '../store/redis/index.js'
 // store cannot count, the attempt is refused (503): secrets are never
 // checked unthrottled.
 
-export type ThrottleScope = 'login' | 'client' | 'apikey' | 'admin'
+export type ThrottleScope = 'login' | 'client' | 'apikey' | 'admin' | 'mail'
 
 export interface Window { attempts: number, seconds: number }
 export interface ThrottleSettings { account: Window, ip: Window }
@@ -32,10 +32,10 @@ export class Throttle {
     this.#ip = make('ip', settings.ip)
   }
 
-  /** Before a secret is checked: refused (429) while the account or the IP has failed too often. */
-  async check (scope: ThrottleScope, account: string | null, ip: string): Promise<void> {
+  /** Before a secret is checked: refused (429) while the account or the IP (null: not counted) has failed too often. */
+  async check (scope: ThrottleScope, account: string | null, ip: string | null): Promise<void> {
     const [byIp, byAccount] = await this.#run(() => Promise.all([
-      this.#ip.get(`${scope}:${ip}`),
+      ip === null ? null : this.#ip.get(`${scope}:${ip}`),
       account === null ? null : this.#account.get(`${scope}:${account}`)
     ]))
     const wait = this.#refusedFor(byIp, byAccount)
@@ -49,9 +49,9 @@ export class Throttle {
    * A secret that did not verify: one more against the account and the IP.
    * Returns for how many seconds they are now refused (0: not yet).
    */
-  async failed (scope: ThrottleScope, account: string | null, ip: string): Promise<number> {
+  async failed (scope: ThrottleScope, account: string | null, ip: string | null): Promise<number> {
     const [byIp, byAccount] = await this.#run(() => Promise.all([
-      this.#ip.penalty(`${scope}:${ip}`, 1),
+      ip === null ? null : this.#ip.penalty(`${scope}:${ip}`, 1),
       account === null ? null : this.#account.penalty(`${scope}:${account}`, 1)
     ]))
     const wait = this.#refusedFor(byIp, byAccount)

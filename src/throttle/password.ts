@@ -58,6 +58,28 @@ export class Passwords {
   }
 
   /**
+   * Before another secret of an account is tried (a password reset key, a
+   * registration): refused (429) while the account (null: not known) or the
+   * IP has failed too often. The same counts as passwords: a key is one more
+   * way in to the same account.
+   */
+  async checkAttempt (account: string | null, ip: string): Promise<void> {
+    await this.#checkThrottle(account, ip)
+  }
+
+  /** That secret did not open the account (null: no account, the IP alone): counted like a wrong password; 429 once at the limit. */
+  async failedAttempt (account: string | null, ip: string): Promise<void> {
+    const wait = await this.#throttle.failed('login', account === null ? null : this.#key(account), ip)
+    if (wait > 0) throw account === null ? new TooManyAttempts(wait) : this.#refuse(account, wait)
+  }
+
+  /** It did: the account starts afresh, as after a right password. */
+  async succeededAttempt (account: string): Promise<void> {
+    await this.#throttle.succeeded('login', this.#key(account))
+    this.#refused.delete(account)
+  }
+
+  /**
    * Seconds this replica knows the account to be refused for (0: not known to
    * be). For answers that skip WordPress (the Basic cache): they must not
    * say "right password" while guesses at the account are being refused.

@@ -1,8 +1,8 @@
 <?php
 /**
  * Plugin Name: wp-auth-gateway bridge
- * Description: Lets WordPress act only on what wp-auth-gateway authorised, and does for the gateway what only WordPress can (password checks, users, events).
- * Version: 2
+ * Description: Lets WordPress act only on what wp-auth-gateway authorised, and does for the gateway what only WordPress can (password checks, users, registration and password reset, events).
+ * Version: 3
  *
  * The only code of wp-auth-gateway that runs inside WordPress: a must-use
  * plugin. Copy this file and the folder wp-auth-gateway-bridge/ beside it
@@ -32,6 +32,7 @@ require_once __DIR__ . '/wp-auth-gateway-bridge/class-wpag-assertion.php';
 require_once __DIR__ . '/wp-auth-gateway-bridge/class-wpag-rest-guard.php';
 require_once __DIR__ . '/wp-auth-gateway-bridge/class-wpag-cookie.php';
 require_once __DIR__ . '/wp-auth-gateway-bridge/class-wpag-routes.php';
+require_once __DIR__ . '/wp-auth-gateway-bridge/class-wpag-accounts.php';
 require_once __DIR__ . '/wp-auth-gateway-bridge/class-wpag-events.php';
 require_once __DIR__ . '/wp-auth-gateway-bridge/class-wpag-loopback.php';
 require_once __DIR__ . '/wp-auth-gateway-bridge/class-wpag-bridge.php';

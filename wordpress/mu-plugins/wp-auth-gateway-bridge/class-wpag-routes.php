@@ -12,7 +12,7 @@
 final class WPAG_Routes {
 
 	const NAMESPACE_V1 = 'gateway-bridge/v1';
-	const PROTOCOL     = 4;
+	const PROTOCOL     = 5;
 
 	/*
 	 * A phpass hash of a random throwaway password. Checked against when the
@@ -33,12 +33,16 @@ final class WPAG_Routes {
 			'/users/provision'     => array( 'POST', 'provision' ),
 		);
 		foreach ( $routes as $route => list( $method, $callback ) ) {
+			$routes[ $route ] = array( $method, array( __CLASS__, $callback ) );
+		}
+		// Registration and password reset (class-wpag-accounts.php), under the same permission.
+		foreach ( array_merge( $routes, WPAG_Accounts::routes() ) as $route => list( $method, $callback ) ) {
 			register_rest_route(
 				self::NAMESPACE_V1,
 				$route,
 				array(
 					'methods'             => $method,
-					'callback'            => array( __CLASS__, $callback ),
+					'callback'            => $callback,
 					'permission_callback' => array( __CLASS__, 'permission' ),
 					'show_in_index'       => false,
 				)
@@ -124,7 +128,7 @@ final class WPAG_Routes {
 	 * @param string $login A login or email address, as given.
 	 * @return string
 	 */
-	private static function account( $login ) {
+	public static function account( $login ) {
 		$login = sanitize_user( $login );
 		$user  = get_user_by( 'login', $login );
 		if ( ! $user && is_email( $login ) ) {
