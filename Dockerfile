@@ -41,6 +41,8 @@ WORKDIR /app
 # Owned by root, readable by everyone: the server cannot modify its own code.
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The dashboard's static files (src/dashboard/assets.ts reads them at start-up).
+COPY public ./public
 # Data the code reads at run time (the list of very common passwords).
 COPY data ./data
 COPY package.json ./

@@ -34,6 +34,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The dashboard's browser test (test/e2e/dashboard.test.ts) drives Debian's
+# Chromium: installed like WordPress's packages when missing.
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  [ "$(id -u)" -eq 0 ] || { echo "with-test-services: missing chromium; run as root, or: sudo apt-get install -y chromium" >&2; exit 1; }
+  echo "with-test-services: installing chromium (for the dashboard's browser test) ..." >&2
+  apt-get update -qq >/dev/null || { echo "with-test-services: apt-get update failed; check access to the Debian mirrors." >&2; exit 1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+    || { echo "with-test-services: apt-get install failed; run 'apt-get install -y chromium' to see why." >&2; exit 1; }
+fi
+
 # WordPress first: it installs the Debian packages (Redis among them) when missing.
 EVENTS_PORT="$(free_port)"
 WP_EPHEMERAL=1 WP_UNGUARDED_PORT=0 WP_EVENTS_URL="http://127.0.0.1:$EVENTS_PORT" \

@@ -4,6 +4,8 @@ import type { Config } from './config/schema.js'
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config
+    /** Stages 1-4 (src/pipeline/gate.ts): in front of everything forwarded, and behind POST /_gateway/admin/explain. */
+    gate: Gate
   }
 }
 import type { Store } from './store/index.js'
@@ -16,6 +18,7 @@ import providersPlugin from './plugins/providers.js'
 import accountsPlugin from './plugins/accounts.js'
 import authenticationPlugin from './plugins/authentication.js'
 import oauthClientsPlugin from './plugins/oauth-clients.js'
+import dashboardPlugin from './plugins/dashboard.js'
 import errorHandler from './error-handler.js'
 import audit from './pipeline/audit.js'
 import metricsPlugin from './plugins/metrics.js'
@@ -29,10 +32,11 @@ import eventRoutes from './routes/events.js'
 import adminRoutes from './routes/admin.js'
 import apiKeyRoutes from './routes/api-keys.js'
 import oauthRoutes from './routes/oauth.js'
+import dashboardRoutes from './routes/dashboard.js'
 import openapiRoutes from './routes/openapi.js'
 import accountRoutes from './routes/accounts.js'
 import forward from './pipeline/forward.js'
-import { createGate } from './pipeline/gate.js'
+import { createGate, type Gate } from './pipeline/gate.js'
 import { RateLimits } from './throttle/rate-limits.js'
 import cors from './cors.js'
 import { clientErrorHandler } from './client-errors.js'
@@ -89,6 +93,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(providersPlugin)
   await app.register(authenticationPlugin)
   await app.register(accountsPlugin)
+  // After authentication: the admin guard accepts dashboard sessions beside the chain's credentials.
+  await app.register(dashboardPlugin)
   await app.register(errorHandler)
   await app.register(audit)
   await app.register(metricsPlugin)
@@ -96,6 +102,15 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(cors, config.cors)
   // Before any route: it describes each route as it is added.
   await app.register(openapiPlugin)
+
+  app.decorate('gate', createGate({
+    policy: app.policy,
+    auth: app.authentication,
+    site: config.site,
+    bodyLimit: config.server.bodyLimit,
+    resolve: { maxVars: config.upstream.maxInputVars },
+    limits: new RateLimits(app.store)
+  }))
 
   await app.register(healthRoutes)
   await app.register(metricsRoutes)
@@ -106,6 +121,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(adminRoutes)
   await app.register(apiKeyRoutes)
   await app.register(oauthRoutes)
+  await app.register(dashboardRoutes)
   await app.register(openapiRoutes)
   await app.register(accountRoutes)
 
@@ -119,14 +135,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
     bodyLimit: config.server.bodyLimit,
     policy: app.policy,
     loginCookies: config.site.loginCookies,
-    gate: createGate({
-      policy: app.policy,
-      auth: app.authentication,
-      site: config.site,
-      bodyLimit: config.server.bodyLimit,
-      resolve: { maxVars: config.upstream.maxInputVars },
-      limits: new RateLimits(app.store)
-    })
+    gate: app.gate
   })
   return app
 }

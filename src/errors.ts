@@ -68,6 +68,11 @@ export const ApiKeyNotFound = clientError('GW_ERR_API_KEY_NOT_FOUND', 'No such A
 export const ApiKeyLimitReached = clientError('GW_ERR_API_KEY_LIMIT_REACHED', 'The user already has %d API keys; delete one first.', 409)
 export const UserNotFound = clientError('GW_ERR_USER_NOT_FOUND', 'No such user.', 404)
 
+// The dashboard (README, "Dashboard"): its cookie session, and the checks every change made with it must pass.
+export const DashboardSessionEnded = clientError('GW_ERR_DASHBOARD_SESSION_ENDED', 'The dashboard session has ended; log in again.', 401)
+export const CsrfTokenInvalid = clientError('GW_ERR_CSRF_TOKEN_INVALID', 'A change made with the dashboard session needs its CSRF token in the X-CSRF-Token header.', 403)
+export const OriginRefused = clientError('GW_ERR_ORIGIN_REFUSED', 'Requests with the dashboard session are accepted only from the dashboard\'s own origin.', 403)
+
 // OAuth 2.0 clients (README, "OAuth 2.0 clients"). Unknown client and wrong secret answer alike.
 export const ClientInvalid = clientError('GW_ERR_CLIENT_INVALID', 'The client id or secret is invalid.', 401)
 export const ClientNotFound = clientError('GW_ERR_CLIENT_NOT_FOUND', 'No such client.', 404)

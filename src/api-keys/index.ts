@@ -69,16 +69,31 @@ export class ApiKeys {
     await this.catalog.stop()
   }
 
-  /** Makes a key; the returned `key` is the only time its secret exists outside the caller. */
-  async create (opts: NewApiKey): Promise<{ record: ApiKeyRecord, key: string }> {
+  /**
+   * A new secret for a key (`user` read from WordPress now): a new key with the
+   * same owner, kind, name, scopes and expiry is made, then the old one is
+   * deleted, so that a failure in between leaves one working key, never none.
+   * Undefined when there is no such key.
+   */
+  async rotate (id: string, user: WordPressUser, createdBy: string): Promise<{ record: ApiKeyRecord, key: string } | undefined> {
+    const old = await this.catalog.get(id)
+    if (old === undefined || old.userId !== user.id) return undefined
+    const left = old.expiresAt === null ? undefined : Math.max(1, Math.ceil((old.expiresAt - Date.now()) / 1000))
+    const made = await this.create({ user, kind: old.kind, name: old.name, scopes: old.scopes, expiresInSeconds: left, createdBy }, true)
+    await this.catalog.delete([id])
+    return made
+  }
+
+  /** Makes a key; the returned `key` is the only time its secret exists outside the caller. `replacing`: one key takes another's place (no limit applies). */
+  async create (opts: NewApiKey, replacing = false): Promise<{ record: ApiKeyRecord, key: string }> {
     const { maxPerUser, maxLifetimeSeconds } = this.#settings
-    if (maxLifetimeSeconds > 0 && opts.expiresInSeconds !== undefined && opts.expiresInSeconds > maxLifetimeSeconds) {
+    if (!replacing && maxLifetimeSeconds > 0 && opts.expiresInSeconds !== undefined && opts.expiresInSeconds > maxLifetimeSeconds) {
       throw new BadRequest(`expires_in may be at most ${maxLifetimeSeconds} seconds (auth.apiKeys.maxLifetimeSeconds).`)
     }
     // Live keys, counted from this replica's view: replicas creating at the same instant may each let one more through.
     const now = Date.now()
     const live = (await this.recordsOf(opts.user.id)).filter((r) => r.expiresAt === null || r.expiresAt > now)
-    if (live.length >= maxPerUser) throw new ApiKeyLimitReached(maxPerUser)
+    if (!replacing && live.length >= maxPerUser) throw new ApiKeyLimitReached(maxPerUser)
     const lifetime = opts.expiresInSeconds ?? (maxLifetimeSeconds > 0 ? maxLifetimeSeconds : undefined)
     const { id, key, hash } = newKey(this.#settings.hashSecret)
     const record: ApiKeyRecord = {

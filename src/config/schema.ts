@@ -92,6 +92,13 @@ export const FileConfig = Type.Object({
     // WordPress administrators with a gateway token may call /_gateway/admin/.
     apiTokenHash: Type.Optional(Type.String({ pattern: '^\\$argon2id\\$' }))
   }, { additionalProperties: false, default: {} }),
+  dashboard: Type.Object({
+    // The dashboard at /_gateway/dashboard/ (README, "Dashboard"); false: not served, and its cookie opens nothing.
+    enabled: Type.Boolean({ default: true }),
+    // A dashboard session ends after this long without a request, and after maxSeconds whatever happens.
+    idleSeconds: Type.Integer({ minimum: 60, maximum: 86_400, default: 900 }),
+    maxSeconds: Type.Integer({ minimum: 300, maximum: 604_800, default: 28_800 })
+  }, { additionalProperties: false, default: {} }),
   auth: Type.Object({
     // The header that carries credentials. Another name than Authorization
     // makes Authorization itself refused for credentials.

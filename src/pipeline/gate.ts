@@ -46,6 +46,15 @@ export interface Gate {
   head: (request: FastifyRequest) => Promise<void>
   /** preHandler: what only the body can settle, when the head left it open. */
   body: (request: FastifyRequest) => Promise<void>
+  /**
+   * Stages 1-4 for a request described rather than sent (POST
+   * /_gateway/admin/explain): the same decision, without forwarding and
+   * without counting against rate limits. `request` carries the
+   * credentials, the caller's address and scheme. Resolves with what was
+   * decided and the refusal, if any; the context holds as much as was
+   * settled before it (null: the request could not even be resolved).
+   */
+  explain: (request: FastifyRequest, method: string, url: string) => Promise<{ context: GatewayContext | null, error: Error | null }>
 }
 
 /**
@@ -55,7 +64,7 @@ export interface Gate {
  * refused without its body ever being read.
  */
 export function createGate ({ policy, auth, site, bodyLimit, resolve, limits }: GateOptions): Gate {
-  async function decide (request: FastifyRequest, resolved: Resolved): Promise<GatewayContext> {
+  async function decide (request: FastifyRequest, resolved: Resolved, count = true): Promise<GatewayContext> {
     // Known to the audit stage even when what follows refuses the request.
     request.gateway = { ...request.gateway, resolved, identity: null }
     if (resolved.kind === 'site') {
@@ -73,7 +82,7 @@ export function createGate ({ policy, auth, site, bodyLimit, resolve, limits }: 
     const identity = await auth.authenticate(request)
     request.gateway.identity = identity
     authorize(decision, identity)
-    if (decision.rateLimit !== undefined) await limits.consume(decision.rateLimit, identity, request.ip)
+    if (decision.rateLimit !== undefined && count) await limits.consume(decision.rateLimit, identity, request.ip)
     return { resolved, identity, decision, ...(isBatch(resolved) ? { pending: 'batch' as const } : {}) }
   }
 
@@ -119,6 +128,17 @@ export function createGate ({ policy, auth, site, bodyLimit, resolve, limits }: 
       }
       delete ctx.pending
       delete ctx.undecided
+    },
+
+    async explain (request, method, url) {
+      try {
+        const head = resolveHead(method, url, request.headers, resolve)
+        // A described request has no body: a POST form's head is all there is to judge.
+        await decide(request, isPending(head) ? head.resolved : head, false)
+        return { context: request.gateway!, error: null }
+      } catch (err) {
+        return { context: request.gateway, error: err as Error }
+      }
     }
   }
 }

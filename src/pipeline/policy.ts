@@ -16,6 +16,16 @@ export interface Decision {
   rateLimit?: (RateLimit & { rule: number }) | undefined
   /** The rule's route as configured (`/wp/v2*`), or `default`: a bounded label for metrics. */
   pattern?: string
+  /** The rule's place in the effective list (see Policy.rules); absent for the default. */
+  index?: number
+}
+
+/** A rule as the policy applies it (GET /_gateway/admin/rules). */
+export interface EffectiveRule {
+  index: number
+  /** Where it comes from: the operator's `policy.rules`, or the chosen mode (and `policy.index`). */
+  source: 'config' | 'mode'
+  rule: Rule
 }
 
 interface CompiledRule extends Decision {
@@ -40,17 +50,26 @@ function seed (policy: PolicyConfig): { rules: Rule[], fallback: Access } {
 export class Policy {
   readonly #rules: CompiledRule[]
   readonly #default: Decision
+  readonly #effective: EffectiveRule[]
 
   constructor (policy: PolicyConfig) {
     const { rules, fallback } = seed(policy)
     this.#default = { access: fallback, pattern: 'default' }
+    this.#effective = [...policy.rules.map((rule) => ({ source: 'config' as const, rule })), ...rules.map((rule) => ({ source: 'mode' as const, rule }))]
+      .map((r, index) => ({ index, ...r }))
     this.#rules = [...policy.rules, ...rules].map((r, i) => {
       const prefix = r.route.endsWith('*')
       const route = (prefix ? r.route.slice(0, -1) : r.route.replace(/\/+$/, '') || '/').toLowerCase()
       const rateLimit = r.rateLimit === undefined ? undefined : { ...r.rateLimit, rule: i }
-      return { route, prefix, methods: r.methods ? new Set(r.methods) : null, access: r.access, roles: r.roles, notRoles: r.notRoles, scopes: r.scopes, authenticators: r.authenticators, rateLimit, pattern: r.route }
+      return { route, prefix, methods: r.methods ? new Set(r.methods) : null, access: r.access, roles: r.roles, notRoles: r.notRoles, scopes: r.scopes, authenticators: r.authenticators, rateLimit, pattern: r.route, index: i }
     })
   }
+
+  /** The rules in the order they are tried, the operator's first; the first that matches decides. */
+  get rules (): readonly EffectiveRule[] { return this.#effective }
+
+  /** What applies where no rule matches. */
+  get fallback (): Access { return this.#default.access }
 
   /** `route` is canonical (resolve stage): lower-case, no trailing slash. */
   decide (route: string, method: string): Decision {

@@ -29,6 +29,9 @@ async function openapi (app: FastifyInstance): Promise<void> {
     ...(methods.has('basic') ? { basic: { type: 'http', scheme: 'basic', description: 'A WordPress login and password or Application Password' } } : {}),
     adminToken: { type: 'http', scheme: 'bearer', bearerFormat: `${ADMIN_TOKEN_PREFIX}…`, description: 'The admin API token (README, "Admin routes"); a WordPress administrator\'s access token works too' },
     metricsToken: { type: 'http', scheme: 'bearer', bearerFormat: `${METRICS_TOKEN_PREFIX}…`, description: 'The metrics token (README, "Metrics")' },
+    ...(app.config.dashboard.enabled
+      ? { dashboardCookie: { type: 'apiKey', in: 'cookie', name: 'wpag_dash', description: 'The dashboard\'s session (README, "Dashboard"; `__Secure-wpag_dash` over TLS), from POST /_gateway/dashboard/login. Changes made with it also need its CSRF token in X-CSRF-Token and the dashboard\'s own Origin' } }
+      : {}),
     clientBasic: { type: 'http', scheme: 'basic', description: 'An OAuth client\'s id and secret (client_secret_basic, RFC 6749 §2.3.1); client_secret_post sends them in the body instead' },
     oauth2: {
       type: 'oauth2',

@@ -4,6 +4,7 @@ import { BadRequest, SessionNotFound } from '../errors.js'
 import { adminGuard } from '../admin/guard.js'
 import { revokeToken } from './revoke.js'
 import adminClientRoutes from './admin-clients.js'
+import adminRuleRoutes from './admin-rules.js'
 import adminAuditRoutes from './admin-audit.js'
 import type { SessionInfo } from '../tokens/sessions.js'
 import { ADMIN, DateTime, NoContent } from './schemas.js'
@@ -45,6 +46,10 @@ const view = (s: SessionInfo) => ({
 export default async function adminRoutes (app: FastifyInstance): Promise<void> {
   app.decorateRequest('adminActor', null)
   app.addHook('preHandler', adminGuard(app))
+  // Nothing an operator sees here belongs in a cache.
+  app.addHook('onSend', async (_request, reply) => {
+    if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store')
+  })
   const audit = app.audit.action
 
   app.post<{ Body: RevokeTokenBody }>('/_gateway/admin/tokens/revoke', {
@@ -119,7 +124,8 @@ export default async function adminRoutes (app: FastifyInstance): Promise<void> 
     return reply.code(204).send()
   })
 
-  // After the guard: the OAuth clients' and the audit trail's routes inherit it.
+  // After the guard: the OAuth clients', the audit trail's and the rules' routes inherit it.
   await app.register(adminClientRoutes)
   await app.register(adminAuditRoutes)
+  await app.register(adminRuleRoutes)
 }

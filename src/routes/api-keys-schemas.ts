@@ -2,6 +2,12 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Rule } from '../config/schema.js'
 import { ADMIN, ApiKeyCreated, ApiKeyList, errors, NoContent, Security } from './schemas.js'
 
+// A rotated key: the new key, and the one it replaced.
+const ApiKeyRotated = Type.Object({
+  ...ApiKeyCreated.properties,
+  replaces: Type.String({ description: 'The id of the key it replaces, which no longer works' })
+}, { additionalProperties: false, description: 'The new key, shown this once' })
+
 // The API key routes' schemas (src/routes/api-keys.ts): what they take, and what they answer.
 
 // Printable text: no control, zero-width, bidi or line-separator characters, which could forge log lines or hide text.
@@ -52,6 +58,14 @@ export const SCHEMAS = {
     security: ADMIN.security,
     params: KeyParams,
     response: { 204: NoContent, ...ADMIN.errors({ 404: 'GW_ERR_API_KEY_NOT_FOUND' }) }
+  },
+  adminRotateApiKey: {
+    tags: ADMIN.tags,
+    summary: 'Replace an API key with a new one (same user, kind, name, scopes and expiry)',
+    operationId: 'adminRotateApiKey',
+    security: ADMIN.security,
+    params: KeyParams,
+    response: { 200: ApiKeyRotated, ...ADMIN.errors({ 404: 'GW_ERR_API_KEY_NOT_FOUND, or GW_ERR_USER_NOT_FOUND when its user is gone' }) }
   },
   createApiKey: {
     ...OWN,

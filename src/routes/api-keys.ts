@@ -78,6 +78,19 @@ export default async function apiKeyRoutes (app: FastifyInstance): Promise<void>
       return reply.header('cache-control', 'no-store').send({ api_keys: keys.map(listed) })
     })
 
+    admin.post<{ Params: KeyParams }>(`${ADMIN_API_KEYS_PATH}/:id/rotate`, { validatorCompiler, schema: SCHEMAS.adminRotateApiKey }, async (request, reply) => {
+      const { id } = request.params
+      const record = KEY_ID.test(id) ? await app.apiKeys.catalog.get(id) : undefined
+      if (record === undefined) throw new ApiKeyNotFound()
+      // The new key acts with the user's roles now, as a new key would.
+      const user = await app.bridge.getUser(record.userId)
+      if (user === null) throw new UserNotFound()
+      const rotated = await app.apiKeys.rotate(id, user, request.adminActor ?? 'unknown')
+      if (rotated === undefined) throw new ApiKeyNotFound()
+      adminAudit(request, 'apikey.rotate', `key:${id}`, { key: rotated.record.id })
+      return reply.header('cache-control', 'no-store').send({ ...created(rotated.record, rotated.key), replaces: id })
+    })
+
     admin.delete<{ Params: KeyParams }>(`${ADMIN_API_KEYS_PATH}/:id`, { validatorCompiler, schema: SCHEMAS.adminDeleteApiKey }, async (request, reply) => {
       const { id } = request.params
       if (!KEY_ID.test(id) || !await app.apiKeys.remove(id)) throw new ApiKeyNotFound()

@@ -17,6 +17,7 @@ export const Security = {
   basic: { basic: [] },
   adminToken: { adminToken: [] },
   metricsToken: { metricsToken: [] },
+  dashboardCookie: { dashboardCookie: [] },
   client: { clientBasic: [] },
   none: {}
 } as const
@@ -54,9 +55,9 @@ export const checkedInHandler: FastifySchemaCompiler<unknown> = () => (value) =>
 
 /** Who may call the admin routes (README, "Admin routes"), and what they may answer besides. */
 export const ADMIN = {
-  // The guard (src/admin/guard.ts) takes either.
+  // The guard (src/admin/guard.ts) takes any of these; with the dashboard's cookie, changes need its CSRF token too.
   tags: ['admin'],
-  security: [Security.adminToken, Security.jwt],
+  security: [Security.adminToken, Security.jwt, Security.dashboardCookie],
   errors: (documented: Record<number, string> = {}) => errors({ 401: 'No credentials, or invalid ones', 403: 'GW_ERR_FORBIDDEN: not an administrator', ...documented })
 }
 

@@ -63,7 +63,7 @@ t.test('the document is OpenAPI 3.1, describes every gateway route it shows, and
   t.equal(doc.openapi, '3.1.0')
   t.equal(doc.info.version, version, 'the package\'s version')
   t.ok(doc.components.schemas.RestError, 'the error shape is one shared schema')
-  t.same(Object.keys(doc.components.securitySchemes).sort(), ['adminToken', 'apiKey', 'basic', 'bearerJwt', 'clientBasic', 'metricsToken', 'oauth2'])
+  t.same(Object.keys(doc.components.securitySchemes).sort(), ['adminToken', 'apiKey', 'basic', 'bearerJwt', 'clientBasic', 'dashboardCookie', 'metricsToken', 'oauth2'])
 
   const { compile } = validator(doc)
   for (const name of Object.keys(doc.components.schemas)) t.doesNotThrow(() => compile('components', 'schemas', name), `${name} is valid JSON Schema 2020-12`)
