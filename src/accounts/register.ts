@@ -32,7 +32,7 @@ export const REGISTRATION_ACCEPTED = { status: 'accepted', message: 'If the regi
 export function registerRoute (app: FastifyInstance, bodyLimit: number): void {
   const settings = app.config.accounts
   const { passwords, bridge } = app
-  const { passwordRules, captcha, mail } = app.accounts
+  const { passwordRules, captcha, mail, later } = app.accounts
 
   app.post<{ Body: RegisterRequest }>(REGISTER_PATH, {
     bodyLimit,
@@ -59,18 +59,26 @@ export function registerRoute (app: FastifyInstance, bodyLimit: number): void {
     await mail.check('mail', null, ip)
     await mail.failed('mail', null, ip)
 
-    const result = await bridge.register({ username, email, password, open: enabled === true, resetUrl: settings.resetUrl, clientIp: ip })
+    const registration = { username, email, password, open: enabled === true, resetUrl: settings.resetUrl, clientIp: ip }
     void reply.header('cache-control', 'no-store')
+    if (!revealTaken) {
+      // Answered before WordPress is asked, as password/forgot is: a new
+      // account (an insert, mails) then takes no longer to answer than a
+      // taken one, and neither the body nor the time tells them apart.
+      later(async () => {
+        const result = await bridge.register(registration)
+        if (result.refused !== undefined && result.refused.errors.some((e) => !TAKEN.has(e.code))) await passwords.failedAttempt(null, ip)
+        if (result.user !== undefined) app.audit.action(request, 'account.register', `user:${result.user.id}`, {}, `user:${result.user.id}`)
+      })
+      return await reply.code(202).send(REGISTRATION_ACCEPTED)
+    }
+    const result = await bridge.register(registration)
     if (result.refused !== undefined) {
-      // Not revealing: what says "taken" is left out, and a refusal for that alone reads as a success.
-      const errors = revealTaken ? result.refused.errors : result.refused.errors.filter((e) => !TAKEN.has(e.code))
-      if (errors.length === 0) return await reply.code(202).send(REGISTRATION_ACCEPTED)
       await passwords.failedAttempt(null, ip)
-      throw new RegistrationRefused(errors.map((e) => e.message).join(' '))
+      throw new RegistrationRefused(result.refused.errors.map((e) => e.message).join(' '))
     }
     const user = result.user
     app.audit.action(request, 'account.register', `user:${user.id}`, {}, `user:${user.id}`)
-    if (!revealTaken) return await reply.code(202).send(REGISTRATION_ACCEPTED)
     const answer = { status: 'registered', user: publicUser(user) }
     if (!login || !result.passwordSet || password === undefined) return await reply.code(201).send(answer)
     // Through WordPress's login, so that a plugin that holds new accounts back (e-mail confirmation) is heard.
