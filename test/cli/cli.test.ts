@@ -153,7 +153,8 @@ t.test('sessions list and revoke, and revoke-user', async (t) => {
   t.ok(phoneSession, 'the phone\'s session is listed')
   t.match((await cli(['sessions', 'list', '--user', uid, '--table'], env)).stdout, /CliLaptop\/1\.0/, 'and in a table')
 
-  const revoke = await cli(['sessions', 'revoke', '--user', uid, phoneSession!.id], env)
+  // After --: a session id may begin with '-' (one in 64 do).
+  const revoke = await cli(['sessions', 'revoke', '--user', uid, '--', phoneSession!.id], env)
   t.equal(revoke.code, 0, revoke.stderr)
   t.equal(await works(phone.access_token), 401, 'the revoked session\'s token is refused')
   t.equal(await works(laptop.access_token), 200, 'the other session goes on')

@@ -20,11 +20,12 @@ const list: Command = {
 const revoke: Command = {
   name: 'sessions revoke',
   summary: 'end one session of a user (its tokens stop working at once)',
-  usage: '--user ID SESSION_ID [options]',
+  usage: '--user ID [options] -- SESSION_ID',
   description: `
 Ends the session SESSION_ID (as listed) of the WordPress user ID: its access
 and refresh tokens are refused from now on. The user's other sessions go on;
-revoke-user ends them all.`,
+revoke-user ends them all. A session id may begin with "-": put it after --,
+which ends the options.`,
   online: true,
   options: { user: { type: 'string', value: 'ID', description: 'the WordPress user' } },
   positionals: [1, 1],
