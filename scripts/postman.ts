@@ -60,11 +60,23 @@ async function withSeededRandom<T> (fn: () => Promise<T>): Promise<T> {
   }
   Math.random = seeded
   faker.option({ random: seeded })
+  // Its date-times count from the clock: a fixed one while it runs (a schema without an example would differ run to run).
+  const RealDate = Date
+  const fixed = RealDate.UTC(2026, 10, 25, 17)
+  globalThis.Date = class extends RealDate {
+    constructor (...args: unknown[]) {
+      if (args.length === 0) super(fixed)
+      else super(...(args as [string]))
+    }
+
+    static override now (): number { return fixed }
+  } as DateConstructor
   try {
     return await fn()
   } finally {
     Math.random = random
     faker.option({ random })
+    globalThis.Date = RealDate
   }
 }
 

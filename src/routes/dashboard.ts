@@ -9,7 +9,7 @@ import { dashboardAssets } from '../dashboard/assets.js'
 import { tokenTag, type DashboardPrincipal, type DashboardSession } from '../dashboard/sessions.js'
 import { BadRequest, Forbidden, RouteNotFound } from '../errors.js'
 import { checkPassword } from '../throttle/password.js'
-import { errors, NoContent, Security } from './schemas.js'
+import { DateTime, errors, NoContent, Security } from './schemas.js'
 
 export const DASHBOARD_PATH = '/_gateway/dashboard'
 
@@ -36,7 +36,7 @@ const SessionView = Type.Object({
   user: Type.Union([Type.Object({ id: Type.Integer(), login: Type.String() }, { additionalProperties: false }), Type.Null()]),
   csrf_token: Type.String({ description: 'Send it as X-CSRF-Token with every change made with this session.' }),
   idle_seconds: Type.Integer(),
-  created_at: Type.String({ format: 'date-time' })
+  created_at: DateTime
 }, { additionalProperties: false })
 const TAGS = ['dashboard']
 
