@@ -15,6 +15,9 @@ const RESTART_DELAY_MS = 1000
 /** How long the workers get to finish before they are killed (theirs is 10 s). */
 const STOP_GRACE_MS = 15_000
 
+/** Signals every worker there is. */
+const signalWorkers = (signal: NodeJS.Signals) => { for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal) }
+
 export async function runPrimary (config: Config): Promise<void> {
   const log = pino({ level: config.server.logLevel, base: { pid: process.pid, role: 'primary' } })
   const wanted = config.env.workers
@@ -51,10 +54,10 @@ export async function runPrimary (config: Config): Promise<void> {
     if (stopping) return
     stopping = true
     log.info(`${signal} received, stopping ${listening.size} workers after their in-flight requests`)
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM')
+    signalWorkers('SIGTERM')
     setTimeout(() => {
       log.error('workers did not stop in time; killing them')
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL')
+      signalWorkers('SIGKILL')
       process.exit(1)
     }, STOP_GRACE_MS).unref()
     if (Object.keys(cluster.workers ?? {}).length === 0) process.exit()
@@ -70,7 +73,7 @@ export async function runPrimary (config: Config): Promise<void> {
   } catch (err) {
     // The worker said why (one line on stderr); the rest would only say it again.
     stopping = true
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM')
+    signalWorkers('SIGTERM')
     process.exitCode = (err as { exitCode?: number }).exitCode ?? 1
     return
   }

@@ -27,10 +27,10 @@ const CHUNK = 1000
 /** Entries examined for one page, at most. */
 export const PAGE_SCAN_LIMIT = 20_000
 
-function parse (id: string, raw: string): AuditEntry | null {
+function parse (id: string, raw: string): [AuditEntry, number] | null {
   try {
     const { t, ...rest } = JSON.parse(raw) as AuditRecord
-    return { id, time: new Date(t).toISOString(), ...rest }
+    return [{ id, time: new Date(t).toISOString(), ...rest }, t]
   } catch {
     return null
   }
@@ -46,7 +46,7 @@ function matches (e: AuditEntry, f: AuditFilter): boolean {
 }
 
 /** Reads newest first from `range`, handing each entry to `visit` until it returns false or `limit` entries were examined. */
-async function scan (store: Store, range: AuditRange, limit: number, visit: (e: AuditEntry) => boolean): Promise<{ last?: string, more: boolean }> {
+async function scan (store: Store, range: AuditRange, limit: number, visit: (e: AuditEntry, t: number) => boolean): Promise<{ last?: string, more: boolean }> {
   let before = range.before
   let examined = 0
   while (examined < limit) {
@@ -55,8 +55,8 @@ async function scan (store: Store, range: AuditRange, limit: number, visit: (e: 
     for (const [id, raw] of rows) {
       examined++
       before = id
-      const entry = parse(id, raw)
-      if (entry !== null && !visit(entry)) return { last: id, more: true }
+      const parsed = parse(id, raw)
+      if (parsed !== null && !visit(...parsed)) return { last: id, more: true }
     }
     if (rows.length < want) return { ...(before === undefined ? {} : { last: before }), more: false }
   }
@@ -130,7 +130,7 @@ export async function auditAnalytics (store: Store, from: number, to: number, bu
   const byCode = new Map<string, Count>()
   const byIp = new Map<string, Count>()
   let scanned = 0
-  const { more } = await scan(store, { from, to }, scanLimit, (e) => {
+  const { more } = await scan(store, { from, to }, scanLimit, (e, t) => {
     scanned++
     if (e.kind !== 'request') return true
     const result = e.result ?? 'allowed'
@@ -145,7 +145,7 @@ export async function auditAnalytics (store: Store, from: number, to: number, bu
     if (e.user !== undefined) tally(byUser, e.user, refused)
     if (e.code !== undefined) tally(byCode, e.code, refused)
     if (e.ip !== undefined) tally(byIp, e.ip, refused)
-    const point = series[Math.floor((Date.parse(e.time) - first) / bucketMs)]
+    const point = series[Math.floor((t - first) / bucketMs)]
     if (point !== undefined) {
       point.requests++
       point[result]++
