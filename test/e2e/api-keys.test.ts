@@ -50,7 +50,8 @@ async function createPost (t: Test, app: FastifyInstance, key: string): Promise<
 
 t.test('an administrator makes a universal key for a service user; it acts as that user in WordPress', async (t) => {
   const logs: string[] = []
-  const app = await buildTestApp(t, CONFIG, { logs })
+  // The decision lines are at debug by default; this test reads them at info.
+  const app = await buildTestApp(t, { ...CONFIG, audit: { logLevel: 'info' } }, { logs })
   const service = await throwawayUser(t, app, 'editor')
   const made = await adminKey(app, { user_id: service.id, name: 'CI deploy bot' })
   t.match(made, { id: /^[0-9a-f]{24}$/, key: new RegExp(`^wpgk_${made.id}_[A-Za-z0-9_-]{43}$`), name: 'CI deploy bot', user_id: service.id, scopes: [], expires_at: null, created_at: /^\d{4}-\d\d-\d\dT/ })

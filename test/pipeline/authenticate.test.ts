@@ -39,10 +39,19 @@ t.test('a rule may only name methods that auth.methods enables', async (t) => {
   await t.rejects(buildTestApp(t, { policy: { rules: [{ route: '/x', access: 'authenticated', authenticators: ['apikey'] }] } }), { name: 'ConfigError', message: /authenticators apikey are not enabled in auth\.methods/ }, 'the default methods count when none are set')
 })
 
-t.test('one audit line per decision: who, how, what, the outcome', async (t) => {
+t.test('no decision line at the default level: the hot path writes no log', async (t) => {
   const upstream = await startUpstream(t)
   const logs: string[] = []
-  const app = await buildTestApp(t, { policy: { rules: [{ route: '/wp/v2/settings*', access: 'deny' }] } }, { env: { WORDPRESS_URL: upstream.url }, logs })
+  const app = await buildTestApp(t, {}, { env: { WORDPRESS_URL: upstream.url }, logs })
+  t.equal((await app.inject({ method: 'GET', url: '/wp-json/wp/v2/users' })).statusCode, 401)
+  await app.inject({ method: 'GET', url: '/wp-json/wp/v2/posts' })
+  t.same(logs.map((l) => JSON.parse(l)).filter((l) => l.decision !== undefined), [], 'audit.logLevel is debug unless set')
+})
+
+t.test('one audit line per decision at audit.logLevel: who, how, what, the outcome', async (t) => {
+  const upstream = await startUpstream(t)
+  const logs: string[] = []
+  const app = await buildTestApp(t, { policy: { rules: [{ route: '/wp/v2/settings*', access: 'deny' }] }, audit: { logLevel: 'info' } }, { env: { WORDPRESS_URL: upstream.url }, logs })
   const token = await editorToken(app)
   await app.inject({ method: 'GET', url: '/wp-json/wp/v2/posts?x=1', headers: { authorization: `Bearer ${token}` } })
   await app.inject({ method: 'POST', url: '/wp-json/wp/v2/settings', headers: { authorization: `Bearer ${token}` } })
