@@ -25,7 +25,7 @@ export function startSdk (settings: TracingSettings): Tracing {
   // AsyncLocalStorage context, and W3C Trace Context + Baggage as the propagator.
   provider.register()
 
-  // Every undici request (reply-from's forwarding, the bridge client, JWKS
+  // Every undici request (the forwarding to WordPress, the bridge client, JWKS
   // fetches) is a client span under the request that made it, and carries
   // traceparent. Without a request around it (start-up checks, timers) it
   // only carries the context: no stray root spans.
