@@ -69,8 +69,19 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
   })
   app.addHook('onClose', async () => { await pool.destroy() })
 
-  // Stages 1-4 on the head, before the body is read.
-  app.addHook('preParsing', async (request) => { await opts.gate.head(request) })
+  // Stages 1-4 on the head, before the body is read. A callback hook: most
+  // requests are decided without I/O, and then without a promise.
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    let pending: void | Promise<void>
+    try {
+      pending = opts.gate.head(request)
+    } catch (err) {
+      done(err as Error)
+      return
+    }
+    if (pending === undefined) done(null, payload)
+    else pending.then(() => { done(null, payload) }, done)
+  })
 
   // Bodies stream through untouched, except where the gateway must read them
   // first (a POST form to the front controller may name its route, a batch
@@ -119,6 +130,12 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
   }
 
   function handler (request: FastifyRequest, reply: FastifyReply): void {
+    // What only the body can settle (a form's rest_route, a batch) is settled first.
+    if (needsBody(request)) opts.gate.body(request).then(() => { send(request, reply) }, (err: Error) => { void reply.send(err) })
+    else send(request, reply)
+  }
+
+  function send (request: FastifyRequest, reply: FastifyReply): void {
     const ctx = request.gateway!
     ctx.forwardedMs = reply.elapsedTime
     const { resolved } = ctx
@@ -257,8 +274,7 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
 
   // WordPress's own REST API and site pass through here: not the gateway's endpoints, so not in its OpenAPI document.
   app.addHook('onRoute', (route) => { route.schema = { ...route.schema, hide: true } })
-  const preHandler = async (request: FastifyRequest): Promise<void> => { await opts.gate.body(request) }
-  for (const url of ['/', '/*']) app.route({ method: [...METHODS], url, preHandler, handler })
+  for (const url of ['/', '/*']) app.route({ method: [...METHODS], url, handler })
 }
 
 /** A flat header list as Fastify takes it: repeated names as arrays, without Content-Length (the body changes). */

@@ -42,9 +42,13 @@ export interface GateOptions {
 }
 
 export interface Gate {
-  /** preParsing: everything the head decides, before a byte of the body is read. */
-  head: (request: FastifyRequest) => Promise<void>
-  /** preHandler: what only the body can settle, when the head left it open. */
+  /**
+   * preParsing: everything the head decides, before a byte of the body is
+   * read. Synchronous unless something needs I/O (an authenticator asking
+   * WordPress, a rate limit in Redis): the common request never waits on a promise.
+   */
+  head: (request: FastifyRequest) => void | Promise<void>
+  /** What only the body can settle, when the head left it open (needsBody). */
   body: (request: FastifyRequest) => Promise<void>
   /**
    * Stages 1-4 for a request described rather than sent (POST
@@ -64,7 +68,7 @@ export interface Gate {
  * refused without its body ever being read.
  */
 export function createGate ({ policy, auth, site, bodyLimit, resolve, limits }: GateOptions): Gate {
-  async function decide (request: FastifyRequest, resolved: Resolved, count = true): Promise<GatewayContext> {
+  function decide (request: FastifyRequest, resolved: Resolved, count = true): GatewayContext | Promise<GatewayContext> {
     // Known to the audit stage even when what follows refuses the request.
     request.gateway = { ...request.gateway, resolved, identity: null }
     if (resolved.kind === 'site') {
@@ -79,15 +83,23 @@ export function createGate ({ policy, auth, site, bodyLimit, resolve, limits }: 
     const decision = policy.decide(resolved.route, resolved.method)
     request.gateway.decision = decision
     if (decision.access === 'deny') authorize(decision, null)
-    const identity = await auth.authenticate(request)
-    request.gateway.identity = identity
+    const identity = auth.authenticate(request)
+    return identity instanceof Promise
+      ? identity.then((id) => settle(request, resolved, decision, id, count))
+      : settle(request, resolved, decision, identity, count)
+  }
+
+  function settle (request: FastifyRequest, resolved: Resolved, decision: Decision, identity: Identity | null, count: boolean): GatewayContext | Promise<GatewayContext> {
+    request.gateway!.identity = identity
     authorize(decision, identity)
-    if (decision.rateLimit !== undefined && count) await limits.consume(decision.rateLimit, identity, request.ip)
-    return { resolved, identity, decision, ...(isBatch(resolved) ? { pending: 'batch' as const } : {}) }
+    const ctx: GatewayContext = { resolved, identity, decision }
+    if (isBatch(resolved)) ctx.pending = 'batch'
+    if (decision.rateLimit === undefined || !count) return ctx
+    return limits.consume(decision.rateLimit, identity, request.ip).then(() => ctx)
   }
 
   return {
-    async head (request) {
+    head (request) {
       const headers = request.headers
       checkDeclaredLength(headers['content-length'], bodyLimit)
       checkHeaders(request.raw, auth.guardedHeaders)
@@ -98,15 +110,22 @@ export function createGate ({ policy, auth, site, bodyLimit, resolve, limits }: 
       }
       const head = resolveHead(method, request.raw.url ?? '/', headers, resolve)
       if (!isPending(head)) {
-        request.gateway = await decide(request, head)
-        return
+        const ctx = decide(request, head)
+        if (ctx instanceof Promise) return ctx.then((c) => { request.gateway = c })
+        request.gateway = ctx
+        return undefined
       }
       // A POST form. Its body can only confirm or refuse what the head says,
       // except on the front controller's own path, where its rest_route may
       // still make a site request a REST request: decided once it is read.
-      request.gateway = head.resolved.kind === 'rest' || !head.front
-        ? { ...await decide(request, head.resolved), pending: head }
-        : { resolved: head.resolved, identity: null, pending: head, undecided: true }
+      if (head.resolved.kind !== 'rest' && head.front) {
+        request.gateway = { resolved: head.resolved, identity: null, pending: head, undecided: true }
+        return undefined
+      }
+      const ctx = decide(request, head.resolved)
+      if (ctx instanceof Promise) return ctx.then((c) => { request.gateway = { ...c, pending: head } })
+      request.gateway = { ...ctx, pending: head }
+      return undefined
     },
 
     async body (request) {

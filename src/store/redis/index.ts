@@ -33,6 +33,7 @@ type Scripted = Client & {
   wpagRevoke: (...args: string[]) => Promise<number>
   wpagGeneration: (...args: string[]) => Promise<string>
   wpagIncr: (...args: string[]) => Promise<number>
+  wpagAppendAudit: (...args: string[]) => Promise<number>
   wpagPutRecord: (...args: string[]) => Promise<number>
   wpagDeleteRecords: (...args: string[]) => Promise<string[]>
 }
@@ -234,17 +235,8 @@ export class RedisStore implements Store {
 
   async appendAudit (entries: readonly string[], maxEntries: number, minTime: number): Promise<void> {
     if (entries.length === 0) return
-    // One round trip. Every XADD trims the length approximately (whole macro
-    // nodes, cheap); the age bound is exact, and once per batch it costs only what it removes.
-    const pipeline = this.#client.pipeline()
-    for (const entry of entries) pipeline.xadd(keys.audit, 'MAXLEN', '~', String(maxEntries), '*', 'e', entry)
-    pipeline.xtrim(keys.audit, 'MINID', String(minTime))
-    // A trail that nothing is written to any more goes when its newest entry is too old.
-    const keepMs = Date.now() - minTime
-    if (keepMs > 0) pipeline.pexpire(keys.audit, keepMs)
-    await this.#guard(async () => {
-      for (const [err] of await pipeline.exec() ?? []) if (err !== null) throw err
-    })
+    // One command (scripts.ts, wpagAppendAudit).
+    await this.#guard(() => this.#client.wpagAppendAudit(keys.audit, String(maxEntries), String(minTime), String(Math.max(0, Date.now() - minTime)), ...entries))
   }
 
   async readAudit (range: AuditRange, count: number): Promise<Array<[string, string]>> {
