@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { StoreObserver } from '../store/redis/observe.js'
 import { clusterScrape } from './cluster.js'
+import { BoundCounter, BoundHistogram } from './bound.js'
 import type { Revocations } from '../tokens/revocation.js'
 import type { ThrottleScope } from '../throttle/index.js'
 import type { KeyFetchObserver } from '../providers/verify.js'
@@ -27,35 +28,35 @@ function byLabel (histogram: Histogram<string>): (value: string) => Histogram.In
 
 export class GatewayMetrics {
   readonly registry = new Registry()
-  readonly requests = new Counter({
+  readonly requests = new BoundCounter({
     name: 'wpag_requests_total',
     help: 'Requests by route rule, method used, result, refusal code and status class.',
-    labelNames: ['route', 'via', 'result', 'code', 'status_class'] as const,
-    registers: [this.registry]
+    labelNames: ['route', 'via', 'result', 'code', 'status_class'],
+    registry: this.registry
   })
 
-  readonly requestDuration = new Histogram({
+  readonly requestDuration = new BoundHistogram({
     name: 'wpag_request_duration_seconds',
     help: 'Whole requests, from the first byte in to the last byte out.',
-    labelNames: ['result'] as const,
+    labelName: 'result',
     buckets: LATENCY_BUCKETS,
-    registers: [this.registry]
+    registry: this.registry
   })
 
-  readonly gatewayDuration = new Histogram({
+  readonly gatewayDuration = new BoundHistogram({
     name: 'wpag_gateway_duration_seconds',
     help: 'The gateway\'s own work: until the request went to WordPress, or the whole request where the gateway answered itself.',
-    labelNames: ['via'] as const,
+    labelName: 'via',
     buckets: LATENCY_BUCKETS,
-    registers: [this.registry]
+    registry: this.registry
   })
 
-  readonly upstreamDuration = new Histogram({
+  readonly upstreamDuration = new BoundHistogram({
     name: 'wpag_upstream_duration_seconds',
     help: 'WordPress: from sending the request until its answer\'s headers arrived.',
-    labelNames: ['status_class'] as const,
+    labelName: 'status_class',
     buckets: LATENCY_BUCKETS,
-    registers: [this.registry]
+    registry: this.registry
   })
 
   readonly storeCommands = new Histogram({
@@ -114,9 +115,6 @@ export class GatewayMetrics {
     registers: [this.registry]
   })
 
-  readonly requestDurationBy = byLabel(this.requestDuration)
-  readonly gatewayDurationBy = byLabel(this.gatewayDuration)
-  readonly upstreamDurationBy = byLabel(this.upstreamDuration)
   readonly storeCommandsBy = byLabel(this.storeCommands)
 
   /** For the store: every Redis command and connection error lands here. */

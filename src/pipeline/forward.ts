@@ -43,6 +43,7 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-en
 // the address, host and scheme the client used (set below), and the Host itself.
 const STATED = ['x-original-url', 'x-rewrite-url', 'forwarded', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-for', 'host']
 const RESPONSE_DROPPED = new Set(HOP_BY_HOP.filter((name) => name !== 'expect'))
+const PLAIN_CONNECTION = /^\s*(?:keep-alive|close)\s*$/i
 // An embedded answer larger than this is not checked but refused (embed-filter.ts reads it whole).
 const EMBED_LIMIT = 64 * 1024 * 1024
 
@@ -198,7 +199,11 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
         // WordPress answers every origin with credentials allowed
         // (rest_send_cors_headers); cross-origin access is the gateway's call.
         if (RESPONSE_DROPPED.has(lower) || lower.startsWith('access-control-')) {
-          if (lower === 'connection') listed = raw[i + 1]!.toString('latin1')
+          // Node's own servers name keep-alive on every answer: only other names are looked for.
+          if (lower === 'connection') {
+            const value = raw[i + 1]!.toString('latin1')
+            if (!PLAIN_CONNECTION.test(value)) listed = value
+          }
           continue
         }
         const value = raw[i + 1]!.toString('latin1')

@@ -70,10 +70,10 @@ function record (metrics: GatewayMetrics, policy: Policy, request: FastifyReques
   const code = facts?.code
   const result = decisionResult(request, status)
   const statusClass = STATUS_CLASSES[Math.floor(status / 100)] ?? '0xx'
-  metrics.requests.labels(routeLabel(policy, request), via, result, code ?? '', statusClass).inc()
-  metrics.requestDurationBy(result).observe(ms / 1000)
-  metrics.gatewayDurationBy(via).observe((ctx?.forwardedMs ?? ms) / 1000)
-  if (ctx?.upstreamMs !== undefined) metrics.upstreamDurationBy(statusClass).observe(ctx.upstreamMs / 1000)
+  metrics.requests.inc(routeLabel(policy, request), via, result, code ?? '', statusClass)
+  metrics.requestDuration.series(result).observe(ms / 1000)
+  metrics.gatewayDuration.series(via).observe((ctx?.forwardedMs ?? ms) / 1000)
+  if (ctx?.upstreamMs !== undefined) metrics.upstreamDuration.series(statusClass).observe(ctx.upstreamMs / 1000)
 }
 
 /**
