@@ -112,7 +112,8 @@ export interface Store {
   /**
    * Appends entries, each stamped with an id `<ms>-<seq>` of the store's
    * clock, and trims the stream to about `maxEntries` and to ids no older
-   * than `minTime` (ms): approximately, as Redis's `MAXLEN ~` does.
+   * than `minTime` (ms): approximately, as Redis's `MAXLEN ~` does. Each
+   * entry is one line (JSON): none holds a newline.
    */
   appendAudit (entries: readonly string[], maxEntries: number, minTime: number): Promise<void>
   /** Up to `count` entries, newest first, within the bounds (see AuditRange). */

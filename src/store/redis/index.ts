@@ -236,7 +236,7 @@ export class RedisStore implements Store {
   async appendAudit (entries: readonly string[], maxEntries: number, minTime: number): Promise<void> {
     if (entries.length === 0) return
     // One command (scripts.ts, wpagAppendAudit).
-    await this.#guard(() => this.#client.wpagAppendAudit(keys.audit, String(maxEntries), String(minTime), String(Math.max(0, Date.now() - minTime)), ...entries))
+    await this.#guard(() => this.#client.wpagAppendAudit(keys.audit, String(maxEntries), String(minTime), String(Math.max(0, Date.now() - minTime)), entries.join('\n')))
   }
 
   async readAudit (range: AuditRange, count: number): Promise<Array<[string, string]>> {

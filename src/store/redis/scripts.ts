@@ -107,20 +107,23 @@ if v == 1 and tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return v`
   },
 
-  // KEYS: audit stream; ARGV: max entries, min id (ms), expiry (ms), then the entries.
-  // A whole batch in one command: as a pipeline of XADDs the gateway spent
+  // KEYS: audit stream; ARGV: max entries, min id (ms), expiry (ms), the entries
+  // one per line (JSON, whose strings escape every newline). A whole batch in
+  // one command and one argument: as a pipeline of XADDs the gateway spent
   // more CPU making the commands than Redis spent running them. Each XADD
   // trims the length approximately (whole macro nodes, cheap); the age bound
   // is exact and costs only what it removes; a trail nothing is written to
   // any more goes when its newest entry is too old.
   wpagAppendAudit: {
     numberOfKeys: 1,
-    lua: `for i = 4, #ARGV do
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[i])
+    lua: `local n = 0
+for entry in string.gmatch(ARGV[4], '[^\\n]+') do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', entry)
+  n = n + 1
 end
 redis.call('XTRIM', KEYS[1], 'MINID', ARGV[2])
 if tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-return #ARGV - 3`
+return n`
   },
 
   // KEYS: generation; ARGV: candidate "id:since". The existing one, or the candidate once stored.
