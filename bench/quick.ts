@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs'
+import { readFileSync, writeFileSync, mkdtempSync, appendFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
@@ -23,6 +23,7 @@ function start (args: string[], env: Record<string, string>, core = '1'): Promis
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (c: Buffer) => { if (out.length < 65536) out += c.toString(); if (/listening/i.test(out)) resolve(child) })
     child.stderr!.on('data', (c: Buffer) => { if (out.length < 65536) out += c.toString() })
+    if (process.env.Q_GC_LOG !== undefined && args.includes('dist/server.js')) child.stdout!.on('data', (c: Buffer) => { for (const l of c.toString().split('\n')) if (/Scavenge|Mark-Compact|Mark-sweep/.test(l)) appendFileSync(process.env.Q_GC_LOG!, l + '\n') })
     child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)))
   })
 }
@@ -38,7 +39,7 @@ async function measure (name: string, url: string, headers: Record<string, strin
   return us
 }
 const dir = mkdtempSync(join(tmpdir(), 'wpag-q-'))
-writeFileSync(join(dir, 'gateway.yaml'), 'server:\n  logLevel: info\npolicy:\n  default: authenticated\n')
+writeFileSync(join(dir, 'gateway.yaml'), 'server:\n  logLevel: info\npolicy:\n  default: authenticated\n' + (process.env.Q_YAML ?? '').replace(/\\n/g, '\n'))
 await start(['--import', 'tsx', 'bench/stub.ts'], { PORT: '9201' }, '0')
 const gwEnv = { WORDPRESS_URL: 'http://127.0.0.1:9201', REDIS_URL, BRIDGE_SECRET, JWT_SECRET, HOST: '127.0.0.1', NODE_ENV: 'production', WORKERS: '1' }
 const pass = await start(['--import', 'tsx', 'bench/passthrough.ts'], { PORT: '9202', UPSTREAM: 'http://127.0.0.1:9201' })
@@ -59,5 +60,6 @@ for (let i = 0; i < Number(process.env.Q_RUNS ?? 2); i++) {
   if (!only || only.includes('b')) await measure('bad signature', `http://127.0.0.1:9203${path}`, { authorization: `Bearer ${tok.slice(0, -4)}AAAA` }, gw.pid!)
   if (!only || only.includes('r')) await measure('revoked', `http://127.0.0.1:9203${path}`, { authorization: `Bearer ${revokedTok}` }, gw.pid!)
 }
-await new Promise((r) => { gw.on('exit', r); gw.kill('SIGTERM') })
+if (process.env.Q_SNAPSHOT !== undefined) { await new Promise((resolve) => setTimeout(resolve, 3000)); gw.kill('SIGUSR2'); await new Promise((resolve) => setTimeout(resolve, 15000)) }
+await new Promise((resolve) => { gw.on('exit', resolve); gw.kill('SIGTERM') })
 process.exit(0)
