@@ -218,8 +218,11 @@ export default async function forward (app: FastifyInstance, opts: ForwardOption
         if (Array.isArray(value)) for (const v of value) out.push(name, v)
         else if (value !== undefined) out.push(name, String(value))
       }
-      // A connection whose request body was not read to its end cannot take another request.
-      if (!this.#request.raw.complete) out.push('connection', 'close')
+      // A connection whose request body was not read to its end cannot take
+      // another request; nor can one whose server is shutting down (SIGTERM):
+      // the client is told, or it would hold the connection open and the
+      // shutdown would wait for its keep-alive to run out.
+      if (!this.#request.raw.complete || !this.#request.server.server.listening) out.push('connection', 'close')
       if (this.#embed && json) {
         // Answers with embedded resources are checked before they leave (embed-filter.ts): held whole.
         this.#held = []
