@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { SignJWT, type JWTPayload } from 'jose'
 import { LRUCache } from 'lru-cache'
 import { TokenExpired, TokenInvalid, TokenMalformed } from '../errors.js'
-import { checkCompactJws, parseJsonObject, type JwsExpectations, type JwsFailure } from './jws-verify.js'
+import { checkCompactJws, headerVerdict, parseJsonObject, type HeaderVerdict, type JwsExpectations, type JwsFailure } from './jws-verify.js'
 import type { Keyring } from './keys.js'
 import type { WordPressUser } from '../bridge/client.js'
 
@@ -13,7 +13,7 @@ const VERIFIED_MAX = 10_000
 // count and in characters (a token may be up to 8 KiB).
 const FAILED_MAX = 4096
 const FAILED_MAX_CHARS = 2_000_000
-const OWN_HEADERS_MAX = 64
+const HEADERS_MAX = 64
 
 export interface AccessClaims extends JWTPayload {
   sub: string
@@ -45,8 +45,8 @@ export class AccessTokens {
   readonly #settings: TokenSettings
   readonly #expect: JwsExpectations
   readonly #verified = new Map<string, AccessClaims>()
-  /** isOwn's answer by header (the part before the first dot, at most 1 KiB). */
-  readonly #ownHeaders = new Map<string, boolean>()
+  readonly #headers = new Map<string, { own: boolean, verdict: HeaderVerdict }>()
+  readonly #verdictOf = (part: string): HeaderVerdict => this.#header(part).verdict
   readonly #failed = new LRUCache<string, Exclude<JwsFailure, 'early'>>({ max: FAILED_MAX, maxSize: FAILED_MAX_CHARS, sizeCalculation: (_, token) => token.length })
 
   constructor (keys: Keyring, settings: TokenSettings) {
@@ -93,15 +93,25 @@ export class AccessTokens {
     if (this.#verified.has(token)) return true
     const dot = token.indexOf('.')
     if (dot <= 0 || dot > 1024) return false
-    // Every token signed with a key has the same header: its answer is remembered, a few of them.
-    const part = token.slice(0, dot)
-    const known = this.#ownHeaders.get(part)
-    if (known !== undefined) return known
-    const kid = parseJsonObject(Buffer.from(part, 'base64url').toString('utf8'))?.kid
-    const own = typeof kid === 'string' && this.#keys.verifiers.has(kid)
-    if (this.#ownHeaders.size >= OWN_HEADERS_MAX) this.#ownHeaders.clear()
-    this.#ownHeaders.set(part, own)
-    return own
+    return this.#header(token.slice(0, dot)).own
+  }
+
+  /**
+   * What a header says: whether it names one of our keys (isOwn), and the key
+   * to verify with or why not. Every token signed with a key has the same
+   * header, so the answers of a few are remembered.
+   */
+  #header (part: string): { own: boolean, verdict: HeaderVerdict } {
+    let known = this.#headers.get(part)
+    if (known === undefined) {
+      const header = parseJsonObject(Buffer.from(part, 'base64url').toString('utf8'))
+      const kid = header?.kid
+      known = { own: typeof kid === 'string' && this.#keys.verifiers.has(kid), verdict: headerVerdict(header, this.#keys, this.#expect) }
+      if (this.#headers.size >= HEADERS_MAX) this.#headers.clear()
+      // Headers of up to 1 KiB only (isOwn's limit): the few real ones are short.
+      if (part.length <= 1024) this.#headers.set(part, known)
+    }
+    return known
   }
 
   /**
@@ -143,7 +153,7 @@ export class AccessTokens {
   }
 
   #check (token: string): AccessClaims | JwsFailure {
-    const c = checkCompactJws(token, this.#keys, this.#expect)
+    const c = checkCompactJws(token, this.#keys, this.#expect, Date.now() / 1000, this.#verdictOf)
     if (typeof c === 'string') return c
     const ok = typeof c.sub === 'string' && /^[1-9]\d{0,19}$/.test(c.sub) && typeof c.jti === 'string' && typeof c.sid === 'string' &&
       typeof c.login === 'string' && typeof c.email === 'string' && Array.isArray(c.roles) && c.roles.every((r) => typeof r === 'string') &&

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual, verify as verifySignature } from 'node:crypto'
-import type { Keyring } from './keys.js'
+import type { Keyring, SigningKey } from './keys.js'
 
 // Verification of the gateway's own access tokens, on every request: compact
 // JWS (RFC 7515) with node:crypto directly, synchronously. A general JOSE
@@ -35,16 +35,30 @@ export interface JwsExpectations {
  */
 export type JwsFailure = 'malformed' | 'invalid' | 'expired' | 'early'
 
-/** The claims of a token that passes every check, or why it does not. */
-export function checkCompactJws (token: string, keys: Keyring, expect: JwsExpectations, now = Date.now() / 1000): Record<string, unknown> | JwsFailure {
-  if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return 'malformed'
-  const dot1 = token.indexOf('.')
-  const dot2 = token.indexOf('.', dot1 + 1)
-  const header = decodeJson(token.slice(0, dot1))
+/** What a token's header (its first part, base64url) allows: the key to verify it with, or why it is refused. */
+export type HeaderVerdict = SigningKey | 'malformed' | 'invalid'
+
+/** The verdict on a decoded header (undefined: not a JSON object). */
+export function headerVerdict (header: Record<string, unknown> | undefined, keys: Keyring, expect: JwsExpectations): HeaderVerdict {
   if (header === undefined) return 'malformed'
   const key = typeof header.kid === 'string' ? keys.verifiers.get(header.kid) : undefined
   if (key === undefined || header.alg !== key.alg || 'crit' in header) return 'invalid'
   if (header.typ !== expect.typ && header.typ !== `application/${expect.typ}`) return 'invalid'
+  return key
+}
+
+/**
+ * The claims of a token that passes every check, or why it does not.
+ * `verdictOf` may remember headers' verdicts (every token signed with one
+ * key has the same header); by default each is read anew.
+ */
+export function checkCompactJws (token: string, keys: Keyring, expect: JwsExpectations, now = Date.now() / 1000,
+  verdictOf: (part: string) => HeaderVerdict = (part) => headerVerdict(decodeJson(part), keys, expect)): Record<string, unknown> | JwsFailure {
+  if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return 'malformed'
+  const dot1 = token.indexOf('.')
+  const dot2 = token.indexOf('.', dot1 + 1)
+  const key = verdictOf(token.slice(0, dot1))
+  if (typeof key === 'string') return key
 
   const signed = token.slice(0, dot2)
   const encoded = token.slice(dot2 + 1)

@@ -113,3 +113,23 @@ t.test('parseJsonObject answers garbage without throwing', async (t) => {
   t.equal(parseJsonObject('\u0000\u00ff garbage'), undefined)
   t.equal(parseJsonObject(''), undefined)
 })
+
+t.test('headers\' verdicts are remembered apart, and boundedly', async (t) => {
+  const tokens = new AccessTokens(keyring, settings)
+  const good = signed(claims())
+  const asIdToken = signed(claims(), { alg: 'HS256', typ: 'JWT', kid: 'k1' })
+  const withCrit = signed(claims(), { alg: 'HS256', typ: 'at+jwt', kid: 'k1', crit: ['x'] })
+  for (let i = 0; i < 2; i++) {
+    t.equal(code(() => tokens.verify(asIdToken)), 'GW_ERR_TOKEN_INVALID', 'wrong typ')
+    t.equal(code(() => tokens.verify(withCrit)), 'GW_ERR_TOKEN_INVALID', 'crit')
+    t.ok(tokens.isOwn(asIdToken), 'ours all the same (our kid)')
+    t.equal(code(() => tokens.verify(good)), 'accepted')
+  }
+  // More distinct headers than are remembered: each still judged on its own.
+  for (let i = 0; i < 200; i++) {
+    const variant = signed(claims({ jti: `j${i}` }), { alg: 'HS256', typ: 'at+jwt', kid: 'k1', n: i })
+    t.equal(code(() => tokens.verify(variant)), 'accepted', `header ${i}`)
+    const wrongTyp = signed(claims({ jti: `w${i}` }), { alg: 'HS256', typ: 'JWT', kid: 'k1', n: i })
+    t.equal(code(() => tokens.verify(wrongTyp)), 'GW_ERR_TOKEN_INVALID', `wrong typ ${i}`)
+  }
+})
