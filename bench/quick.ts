@@ -42,13 +42,15 @@ async function measure (name: string, url: string, headers: Record<string, strin
 }
 const dir = mkdtempSync(join(tmpdir(), 'wpag-q-'))
 writeFileSync(join(dir, 'gateway.yaml'), 'server:\n  logLevel: info\npolicy:\n  default: authenticated\n')
+// Q_AUDIT_LOG: the per-decision log line's level (audit.logLevel), e.g. silent, in the second gateway (Q_BASE) only when both run.
+writeFileSync(join(dir, 'gateway-b.yaml'), `server:\n  logLevel: info\npolicy:\n  default: authenticated\n${process.env.Q_AUDIT_LOG ? `audit:\n  logLevel: ${process.env.Q_AUDIT_LOG}\n` : ''}`)
 await start(['--import', 'tsx', 'bench/stub.ts'], { PORT: '9301' }, '0')
 const gwEnv = { WORDPRESS_URL: 'http://127.0.0.1:9301', REDIS_URL, BRIDGE_SECRET, JWT_SECRET, HOST: '127.0.0.1', NODE_ENV: 'production', WORKERS: '1' }
 const pass = await start(['--import', 'tsx', 'bench/passthrough.ts'], { PORT: '9302', UPSTREAM: 'http://127.0.0.1:9301' })
 const gw = await start([...(process.env.Q_NODE_ARGS ?? '').split(' ').filter(Boolean), process.env.Q_SERVER ?? 'dist/server.js'], { ...gwEnv, PORT: '9303', GATEWAY_CONFIG: join(dir, 'gateway.yaml') })
 if (process.env.Q_PIDFILE) writeFileSync(process.env.Q_PIDFILE, String(gw.pid))
 // Q_BASE: a second gateway (another build's server.js) measured right after each row, for A/B under the same load.
-const base = process.env.Q_BASE ? await start([process.env.Q_BASE], { ...gwEnv, PORT: '9304', GATEWAY_CONFIG: join(dir, 'gateway.yaml') }) : null
+const base = process.env.Q_BASE ? await start([process.env.Q_BASE], { ...gwEnv, PORT: '9304', GATEWAY_CONFIG: join(dir, 'gateway-b.yaml') }) : null
 const gws: Array<[string, number, ChildProcess]> = [['', 9303, gw], ...(base ? [['base ', 9304, base] as [string, number, ChildProcess]] : [])]
 const user = { id: 2, login: 'editor', email: 'editor@example.test', display_name: 'editor', roles: ['editor'] }
 const config = loadConfig({ env: gwEnv, file: {} })
