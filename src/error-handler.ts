@@ -51,7 +51,9 @@ async function errorHandler (app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
     const code = err.code === undefined ? undefined : FASTIFY_CODES[err.code] ?? err.code
-    request.audit = { ...request.audit, code: status >= 500 && (code === undefined || !SAFE_5XX.has(code)) ? 'GW_ERR_INTERNAL' : code?.startsWith('GW_ERR_') === true ? code : 'GW_ERR_BAD_REQUEST' }
+    const auditCode = status >= 500 && (code === undefined || !SAFE_5XX.has(code)) ? 'GW_ERR_INTERNAL' : code?.startsWith('GW_ERR_') === true ? code : 'GW_ERR_BAD_REQUEST'
+    // Most refusals come before anything else was noted: no copy then.
+    request.audit = request.audit === null ? { code: auditCode } : { ...request.audit, code: auditCode }
     if (status >= 500 && (code === undefined || !SAFE_5XX.has(code))) {
       request.log.error({ err }, 'request failed')
       return send(reply, 500, 'GW_ERR_INTERNAL', 'Internal server error.')
@@ -74,8 +76,24 @@ async function errorHandler (app: FastifyInstance): Promise<void> {
   app.setNotFoundHandler((_request, reply) => send(reply, 404, 'GW_ERR_ROUTE_NOT_FOUND', 'No route was found matching the URL and request method.'))
 }
 
+// The bodies, serialised once per status, code and message: the same few
+// refusals are sent over and over (a flood of bad tokens is all one body).
+// Messages with details in them (`%s`) vary: a few per code are kept.
+const BODIES = new Map<string, Map<string, { status: number, body: string }>>()
+const BODIES_PER_CODE = 16
+
+function bodyOf (status: number, code: string, message: string): string {
+  let byMessage = BODIES.get(code)
+  if (byMessage === undefined) BODIES.set(code, byMessage = new Map())
+  const known = byMessage.get(message)
+  if (known !== undefined && known.status === status) return known.body
+  const body = JSON.stringify(restErrorBody(code, message, status))
+  if (known === undefined && byMessage.size < BODIES_PER_CODE) byMessage.set(message, { status, body })
+  return body
+}
+
 function send (reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply.code(status).header('cache-control', 'no-store').send(restErrorBody(code, message, status))
+  return reply.code(status).header('cache-control', 'no-store').header('content-type', 'application/json; charset=utf-8').send(bodyOf(status, code, message))
 }
 
 export default fp(errorHandler, { name: 'error-handler' })

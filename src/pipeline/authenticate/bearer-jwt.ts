@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { TokenRevoked } from '../../errors.js'
-import type { AccessClaims, AccessTokens } from '../../tokens/access-token.js'
+import { tokenError, type AccessClaims, type AccessTokens } from '../../tokens/access-token.js'
 import type { Revocations } from '../../tokens/revocation.js'
 import type { Authenticator } from './authenticator.js'
 import type { RequestCredentials } from './credentials.js'
@@ -17,12 +17,14 @@ export class BearerJwtAuthenticator implements Authenticator {
     this.#revocations = revocations
   }
 
-  authenticate (_request: FastifyRequest, { header }: RequestCredentials): Identity | null | Promise<Identity> {
+  /** Refusals are returned, not thrown (AuthenticationChain throws them): see jws-verify.ts for why. */
+  authenticate (_request: FastifyRequest, { header }: RequestCredentials): Identity | null | Error | Promise<Identity> {
     if (header?.scheme !== 'bearer' || !this.#tokens.isOwn(header.value)) return null
-    const claims = this.#tokens.verify(header.value)
+    const claims = this.#tokens.check(header.value)
+    if (typeof claims === 'string') return tokenError(claims)
     // From the local view while it is synced: no Redis round trip (docs/architecture.md §6).
     const revoked = this.#revocations.isRevoked({ jti: claims.jti, sid: claims.sid, iat: claims.iat, uid: claims.sub, cid: claims.client_id })
-    if (revoked === true) throw new TokenRevoked()
+    if (revoked === true) return new TokenRevoked()
     if (revoked !== false) {
       return revoked.then((r) => {
         if (r) throw new TokenRevoked()
