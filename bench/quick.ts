@@ -34,14 +34,15 @@ async function measure (name: string, url: string, headers: Record<string, strin
   const setupRequest = fresh === undefined ? undefined : (req: any) => ({ ...req, headers: { ...req.headers, ...fresh() } })
   await autocannon({ url, headers, connections: 32, duration: 1, ...(setupRequest ? { requests: [{ setupRequest }] } : {}) } as any)
   const before = cpuMs(pid)
-  const r = await autocannon({ url, headers, connections: 32, duration: D, ...(setupRequest ? { requests: [{ setupRequest }] } : {}) } as any)
+  const r = await autocannon({ url, headers, connections: 32, duration: D, ...(process.env.Q_RATE ? { overallRate: Number(process.env.Q_RATE) } : {}), ...(setupRequest ? { requests: [{ setupRequest }] } : {}) } as any)
   const us = (cpuMs(pid) - before) * 1000 / r.requests.total
   const st = Object.keys(r.statusCodeStats ?? {}).join(',')
-  console.log(`${name.padEnd(28)} ${Math.round(r.requests.average).toString().padStart(6)} req/s  ${us.toFixed(1).padStart(6)} µs/req  rss ${rss(pid).toFixed(0)} MB  [${st}]`)
+  console.log(`${name.padEnd(28)} ${Math.round(r.requests.average).toString().padStart(6)} req/s  ${us.toFixed(1).padStart(6)} µs/req  rss ${rss(pid).toFixed(0)} MB  p99 ${r.latency.p99} ms  [${st}]`)
   return us
 }
 const dir = mkdtempSync(join(tmpdir(), 'wpag-q-'))
-writeFileSync(join(dir, 'gateway.yaml'), 'server:\n  logLevel: info\npolicy:\n  default: authenticated\n')
+// Q_YAML: more of the gateway's config, e.g. 'audit:\n  stream:\n    enabled: false' (\n written as such).
+writeFileSync(join(dir, 'gateway.yaml'), 'server:\n  logLevel: info\npolicy:\n  default: authenticated\n' + (process.env.Q_YAML ?? '').replaceAll('\\n', '\n') + '\n')
 // Q_AUDIT_LOG: the per-decision log line's level (audit.logLevel), e.g. silent, in the second gateway (Q_BASE) only when both run.
 writeFileSync(join(dir, 'gateway-b.yaml'), `server:\n  logLevel: info\npolicy:\n  default: authenticated\n${process.env.Q_AUDIT_LOG ? `audit:\n  logLevel: ${process.env.Q_AUDIT_LOG}\n` : ''}`)
 await start(['--import', 'tsx', 'bench/stub.ts'], { PORT: '9301' }, '0')

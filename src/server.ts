@@ -1,4 +1,5 @@
 import cluster from 'node:cluster'
+import v8 from 'node:v8'
 import closeWithGrace from 'close-with-grace'
 import type { FastifyServerOptions } from 'fastify'
 import { buildApp } from './app.js'
@@ -48,6 +49,16 @@ function logger (config: Config): FastifyServerOptions['logger'] {
     } catch { /* not installed in production images */ }
   }
   return { level: config.server.logLevel }
+}
+
+// Under sustained load V8 let the old generation grow to several times the
+// live heap between full collections: RSS rose from 145 to 225 MB over a
+// benchmark run with about 30 MB live. At 1.3 times the live heap it stays
+// flat, at no measurable CPU per request (bench/analysis.md). V8 reads the
+// factor at each collection, so setting it here takes effect; a value given
+// on the command line or in NODE_OPTIONS is left alone.
+if (![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a.startsWith('--heap-growing-percent'))) {
+  v8.setFlagsFromString('--heap-growing-percent=30')
 }
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {

@@ -202,8 +202,9 @@ export class MemoryStore implements Store {
     return map
   }
 
-  async appendAudit (entries: readonly string[], maxEntries: number, minTime: number): Promise<void> {
-    for (const entry of entries) {
+  async appendAudit (lines: Buffer, maxEntries: number, minTime: number): Promise<void> {
+    for (const entry of lines.toString('utf8').split('\n')) {
+      if (entry === '') continue
       const now = Date.now()
       this.#auditLast = now > this.#auditLast[0] ? [now, 0] : [this.#auditLast[0], this.#auditLast[1] + 1]
       this.#audit.push([this.#auditLast.join('-'), entry])

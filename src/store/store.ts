@@ -112,10 +112,11 @@ export interface Store {
   /**
    * Appends entries, each stamped with an id `<ms>-<seq>` of the store's
    * clock, and trims the stream to about `maxEntries` and to ids no older
-   * than `minTime` (ms): approximately, as Redis's `MAXLEN ~` does. Each
-   * entry is one line (JSON): none holds a newline.
+   * than `minTime` (ms): approximately, as Redis's `MAXLEN ~` does. The
+   * entries come as lines (UTF-8, each ended by a newline; JSON, which holds
+   * none inside), as the audit writer batches them (src/audit/stream.ts).
    */
-  appendAudit (entries: readonly string[], maxEntries: number, minTime: number): Promise<void>
+  appendAudit (lines: Buffer, maxEntries: number, minTime: number): Promise<void>
   /** Up to `count` entries, newest first, within the bounds (see AuditRange). */
   readAudit (range: AuditRange, count: number): Promise<Array<[id: string, entry: string]>>
 

@@ -1,6 +1,9 @@
 import type { Test } from 'tap'
 import type { Store } from '../../src/store/index.js'
 
+/** Audit entries as the writer batches them: a line each. */
+const lines = (entries: string[]): Buffer => Buffer.from(entries.map((e) => `${e}\n`).join(''))
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const info = (sid: string, expiresAt: number) => JSON.stringify({ sid, userId: 7, createdAt: 1, lastUsedAt: 1, expiresAt, userAgent: '', ip: '' })
 
@@ -171,7 +174,7 @@ export function storeContract (t: Test, make: () => Promise<Store>): void {
 
   t.test('the audit stream: appended in order, read newest first within bounds, trimmed by length and age', async (t) => {
     const before = Date.now()
-    await store.appendAudit(['a', 'b', 'c'], 1000, 0)
+    await store.appendAudit(lines(['a', 'b', 'c']), 1000, 0)
     const all = await store.readAudit({}, 10)
     t.same(all.map(([, e]) => e), ['c', 'b', 'a'], 'newest first')
     const [c, b, a] = all.map(([id]) => id) as [string, string, string]
@@ -187,12 +190,12 @@ export function storeContract (t: Test, make: () => Promise<Store>): void {
     t.same(await store.readAudit({ to: time(a) - 1 }, 10), [], 'nothing before the oldest')
     t.same((await store.readAudit({ before: c, to: time(c) + 60_000 }, 10)).map(([, e]) => e), ['b', 'a'], 'the tighter of cursor and time wins')
 
-    await store.appendAudit(Array.from({ length: 300 }, (_, i) => `n${i}`), 10, 0)
+    await store.appendAudit(lines(Array.from({ length: 300 }, (_, i) => `n${i}`)), 10, 0)
     const trimmed = await store.readAudit({}, 1000)
     t.equal(trimmed[0]![1], 'n299', 'the newest entry is kept')
     t.ok(trimmed.length >= 10 && trimmed.length < 303, `trimmed to about 10 entries (Redis trims whole nodes): ${trimmed.length}`)
 
-    await store.appendAudit(['late'], 1000, Date.now() + 60_000)
+    await store.appendAudit(lines(['late']), 1000, Date.now() + 60_000)
     t.same(await store.readAudit({}, 10), [], 'entries older than the age bound go, the new one too when it is older')
   })
 }

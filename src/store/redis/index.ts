@@ -33,7 +33,7 @@ type Scripted = Client & {
   wpagRevoke: (...args: string[]) => Promise<number>
   wpagGeneration: (...args: string[]) => Promise<string>
   wpagIncr: (...args: string[]) => Promise<number>
-  wpagAppendAudit: (...args: string[]) => Promise<number>
+  wpagAppendAudit: (...args: Array<string | Buffer>) => Promise<number>
   wpagPutRecord: (...args: string[]) => Promise<number>
   wpagDeleteRecords: (...args: string[]) => Promise<string[]>
 }
@@ -233,10 +233,10 @@ export class RedisStore implements Store {
     return await this.#guard(() => this.#client.hmget(keys.notes(catalog), ...ids))
   }
 
-  async appendAudit (entries: readonly string[], maxEntries: number, minTime: number): Promise<void> {
-    if (entries.length === 0) return
+  async appendAudit (lines: Buffer, maxEntries: number, minTime: number): Promise<void> {
+    if (lines.length === 0) return
     // One command (scripts.ts, wpagAppendAudit).
-    await this.#guard(() => this.#client.wpagAppendAudit(keys.audit, String(maxEntries), String(minTime), String(Math.max(0, Date.now() - minTime)), entries.join('\n')))
+    await this.#guard(() => this.#client.wpagAppendAudit(keys.audit, String(maxEntries), String(minTime), String(Math.max(0, Date.now() - minTime)), lines))
   }
 
   async readAudit (range: AuditRange, count: number): Promise<Array<[string, string]>> {

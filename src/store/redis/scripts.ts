@@ -109,7 +109,7 @@ return v`
 
   // KEYS: audit stream; ARGV: max entries, min id (ms), expiry (ms), the entries
   // one per line (JSON, whose strings escape every newline). A whole batch in
-  // one command and one argument: as a pipeline of XADDs the gateway spent
+  // one command and one argument, written by the gateway straight from its buffer: as a pipeline of XADDs the gateway spent
   // more CPU making the commands than Redis spent running them. Each XADD
   // trims the length approximately (whole macro nodes, cheap); the age bound
   // is exact and costs only what it removes; a trail nothing is written to
