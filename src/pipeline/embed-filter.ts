@@ -12,7 +12,8 @@ import { canonicalRoute } from './resolve/route.js'
 // one the caller could not fetch directly, or cannot be identified, is
 // replaced by an error before the answer leaves the gateway.
 
-const LIMIT = 64 * 1024 * 1024
+/** The largest answer with embedded resources that is checked; a larger one is refused. */
+export const EMBED_LIMIT = 64 * 1024 * 1024
 const FORBIDDEN = { code: 'GW_ERR_EMBED_FORBIDDEN', message: 'The gateway does not allow this embedded resource.', data: { status: 403 } }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
@@ -23,7 +24,7 @@ export async function filteredEmbeds (stream: Readable, policy: Policy, identity
   let size = 0
   for await (const chunk of stream) {
     size += (chunk as Buffer).length
-    if (size > LIMIT) throw new Error('an answer with embedded resources is too large to check')
+    if (size > EMBED_LIMIT) throw new Error('an answer with embedded resources is too large to check')
     chunks.push(chunk as Buffer)
   }
   const text = Buffer.concat(chunks).toString('utf8')

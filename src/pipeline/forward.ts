@@ -8,7 +8,7 @@ import { limitStream } from './body-limit.js'
 import { METHODS } from './resolve/index.js'
 import { forwardable } from './resolve/headers.js'
 import { withoutLoginCookies } from './login-cookies.js'
-import { filteredEmbeds } from './embed-filter.js'
+import { EMBED_LIMIT, filteredEmbeds } from './embed-filter.js'
 import { needsBody, type Gate, type GatewayContext } from './gate.js'
 import type { Policy } from './policy.js'
 
@@ -44,8 +44,6 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-en
 const STATED = ['x-original-url', 'x-rewrite-url', 'forwarded', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-for', 'host']
 const RESPONSE_DROPPED = new Set(HOP_BY_HOP.filter((name) => name !== 'expect'))
 const PLAIN_CONNECTION = /^\s*(?:keep-alive|close)\s*$/i
-// An embedded answer larger than this is not checked but refused (embed-filter.ts reads it whole).
-const EMBED_LIMIT = 64 * 1024 * 1024
 
 /**
  * Stage 5 (docs/architecture.md §3): strip every inbound credential and
